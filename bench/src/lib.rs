@@ -1,0 +1,1 @@
+//! The bundled load generator (`portunus-bench`). Not written yet.
