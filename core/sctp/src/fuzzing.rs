@@ -67,13 +67,13 @@ fn exchange(
     now: Instant,
     header: &mut [u8; 12],
 ) {
-    while let Some(packet) = client.poll_transmit() {
+    while let Some(packet) = client.poll_transmit_vec() {
         if let Some(h) = packet.get(..12) {
             header.copy_from_slice(h);
         }
         let _ = server.handle_packet(now, &packet);
     }
-    while let Some(packet) = server.poll_transmit() {
+    while let Some(packet) = server.poll_transmit_vec() {
         let _ = client.handle_packet(now, &packet);
     }
 }

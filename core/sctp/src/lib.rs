@@ -40,13 +40,14 @@
 //! let id = client.open_channel("chat", "", true, Reliability::Reliable).unwrap();
 //!
 //! let mut received = Vec::new();
+//! let mut buf = vec![0u8; 2048]; // caller-owned; a DTLS record's worth
 //! for _ in 0..20 {
 //!     // What one side's DTLS sends, the other side's DTLS delivers.
-//!     while let Some(packet) = client.poll_transmit() {
-//!         server.handle_packet(now, &packet).unwrap();
+//!     while let Some(len) = client.poll_transmit(&mut buf).unwrap() {
+//!         server.handle_packet(now, &buf[..len]).unwrap();
 //!     }
-//!     while let Some(packet) = server.poll_transmit() {
-//!         client.handle_packet(now, &packet).unwrap();
+//!     while let Some(len) = server.poll_transmit(&mut buf).unwrap() {
+//!         client.handle_packet(now, &buf[..len]).unwrap();
 //!     }
 //!     while let Some(event) = client.poll_event() {
 //!         if event == (SctpEvent::ChannelOpened { id }) {

@@ -81,20 +81,22 @@ impl Net {
     fn flush(&mut self) {
         for _ in 0..100_000 {
             let mut moved = false;
-            while let Some(mut packet) = self.client.poll_transmit() {
+            while let Some(mut packet) = self.client.poll_transmit_vec() {
                 moved = true;
                 if let Some(rewrite) = self.rewrite
                     && rewrite(&mut packet)
                 {
                     set_checksum(&mut packet);
                 }
+                assert!(packet.len() <= MAX_PACKET, "{} byte packet", packet.len());
                 self.client_sent.push(packet.clone());
                 if !self.lose() {
                     accept(self.server.handle_packet(self.now, &packet));
                 }
             }
-            while let Some(packet) = self.server.poll_transmit() {
+            while let Some(packet) = self.server.poll_transmit_vec() {
                 moved = true;
+                assert!(packet.len() <= MAX_PACKET, "{} byte packet", packet.len());
                 if !self.lose() {
                     accept(self.client.handle_packet(self.now, &packet));
                 }
@@ -171,6 +173,9 @@ impl Net {
     }
 }
 
+/// The default `SctpConfig::max_packet_size`, which every packet in these tests respects.
+const MAX_PACKET: usize = 1200;
+
 /// Packets the stack produced are never malformed; after shutdown they are merely late.
 fn accept(result: Result<(), SctpError>) {
     match result {
@@ -225,7 +230,7 @@ fn association_setup_survives_lost_init() {
     let mut net = Net::new(SctpConfig::default(), SctpConfig::default());
     net.client.connect(net.now).unwrap();
     // The INIT goes nowhere; its retransmission (T1-init) must still connect.
-    assert!(net.client.poll_transmit().is_some());
+    assert!(net.client.poll_transmit_vec().is_some());
     assert!(net.run_until(Duration::from_secs(30), |n| {
         n.client.is_established() && n.server.is_established()
     }));
@@ -238,7 +243,7 @@ fn server_role_may_not_initiate() {
         server.connect(base_instant()),
         Err(SctpError::ApiMisuse(_))
     ));
-    assert!(server.poll_transmit().is_none());
+    assert!(server.poll_transmit_vec().is_none());
 }
 
 #[test]
@@ -621,11 +626,11 @@ fn output_buffer_too_small_keeps_the_packet_queued() {
     let mut client = SctpTransport::new(SctpRole::Client, SctpConfig::default());
     client.connect(base_instant()).unwrap();
     let mut small = [0u8; 8];
-    let Err(SctpError::BufferTooSmall { needed }) = client.poll_transmit_into(&mut small) else {
+    let Err(SctpError::BufferTooSmall { needed }) = client.poll_transmit(&mut small) else {
         panic!("an INIT does not fit 8 bytes");
     };
     let mut big = vec![0u8; 1500];
-    assert_eq!(client.poll_transmit_into(&mut big).unwrap(), Some(needed));
+    assert_eq!(client.poll_transmit(&mut big).unwrap(), Some(needed));
     assert_eq!(big[12], 1, "the first chunk is an INIT");
 }
 
@@ -739,7 +744,7 @@ fn checksum_helper_matches_rfc3720_vectors_and_sctp_proto() {
     // A packet sctp-proto produced keeps its checksum when we recompute it.
     let mut client = SctpTransport::new(SctpRole::Client, SctpConfig::default());
     client.connect(base_instant()).unwrap();
-    let init = client.poll_transmit().unwrap();
+    let init = client.poll_transmit_vec().unwrap();
     let mut again = init.clone();
     set_checksum(&mut again);
     assert_eq!(again, init);

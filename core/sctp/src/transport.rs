@@ -119,7 +119,8 @@ pub enum SctpEvent {
 /// Sans-IO: feed the plaintext that DTLS delivered to [`handle_packet`](Self::handle_packet),
 /// hand what [`poll_transmit`](Self::poll_transmit) returns to DTLS as application data, call
 /// [`handle_timeout`](Self::handle_timeout) at [`poll_timeout`](Self::poll_timeout), and after
-/// every call drain [`poll_transmit`](Self::poll_transmit) and
+/// every call drain [`poll_transmit`](Self::poll_transmit) (or
+/// [`poll_transmit_vec`](Self::poll_transmit_vec)) and
 /// [`poll_event`](Self::poll_event).
 pub struct SctpTransport {
     role: SctpRole,
@@ -277,7 +278,7 @@ impl SctpTransport {
     /// # Errors
     ///
     /// [`SctpError::BufferTooSmall`] when `out` cannot hold the packet; it stays queued.
-    pub fn poll_transmit_into(&mut self, out: &mut [u8]) -> Result<Option<usize>, SctpError> {
+    pub fn poll_transmit(&mut self, out: &mut [u8]) -> Result<Option<usize>, SctpError> {
         self.fill_transmits();
         let Some(packet) = self.transmits.front() else {
             return Ok(None);
@@ -291,8 +292,9 @@ impl SctpTransport {
         Ok(Some(len))
     }
 
-    /// The next SCTP packet to hand to DTLS as application data, as an owned vector.
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+    /// Like [`poll_transmit`](Self::poll_transmit), but returns the packet as an owned vector
+    /// (no copy when sctp-proto holds the only reference).
+    pub fn poll_transmit_vec(&mut self) -> Option<Vec<u8>> {
         self.fill_transmits();
         self.transmits.pop_front().map(Vec::from)
     }
