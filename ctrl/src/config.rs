@@ -1,0 +1,443 @@
+//! Server configuration: zero-config defaults, a TOML file, validation.
+//!
+//! The TOML sections mirror Janus's `janus.jcfg` and transport files (see
+//! `shared/janus-api/config.md`): `[general]`, `[http]`, `[websockets]`, `[admin]`,
+//! `[certificates]`, `[media]`. Every key is optional; unknown keys are an error.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// An invalid setting: which one, and why. Printed as one line.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid setting `{setting}`: {message}")]
+pub struct ConfigError {
+    /// The setting, as `section.key` or `--flag`.
+    pub setting: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error for `setting`.
+    pub fn new(setting: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { setting: setting.into(), message: message.into() }
+    }
+}
+
+/// How JSON replies are formatted (Janus `json` transport option).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JsonStyle {
+    /// Pretty, three-space indent (Janus's default).
+    #[default]
+    Indented,
+    /// One line.
+    Plain,
+    /// One line, no spaces.
+    Compact,
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Core settings (`janus.jcfg` `general`).
+    pub general: GeneralConfig,
+    /// The HTTP (REST + long-poll) transport.
+    pub http: HttpConfig,
+    /// The WebSocket transport.
+    pub websockets: WsConfig,
+    /// The Admin API listener (HTTP `/admin`, WebSocket `janus-admin-protocol`, `/metrics`).
+    pub admin: AdminConfig,
+    /// Certificate and key for HTTPS/WSS.
+    pub certificates: CertConfig,
+    /// Media settings carried for the dataplane.
+    pub media: MediaConfig,
+}
+
+/// `[general]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GeneralConfig {
+    /// `server-name` in `info`.
+    pub server_name: String,
+    /// Seconds without a request before a session is destroyed; 0 = never.
+    pub session_timeout: u64,
+    /// Seconds a session survives its transport going away, waiting for `claim`; 0 = none.
+    pub reclaim_session_timeout: u64,
+    /// Seconds early trickle candidates are kept.
+    pub candidates_timeout: u64,
+    /// Every Janus API request must carry this `apisecret`.
+    pub api_secret: Option<String>,
+    /// Requests must carry a `token` added through the Admin API (stored-token mode).
+    pub token_auth: bool,
+    /// Admin API secret.
+    pub admin_secret: Option<String>,
+    /// Add `opaque_id` to handle events.
+    pub opaqueid_in_api: bool,
+    /// Leave `dependencies` out of `info`.
+    pub hide_dependencies: bool,
+    /// Janus log level 0–7 (4 = info).
+    pub debug_level: u8,
+    /// Whether `create` is allowed at start.
+    pub accept_new_sessions: bool,
+    /// Reply formatting.
+    pub json: JsonStyle,
+}
+
+impl Default for GeneralConfig {
+    fn default() -> Self {
+        Self {
+            server_name: "MyJanusInstance".into(),
+            session_timeout: 60,
+            reclaim_session_timeout: 0,
+            candidates_timeout: 45,
+            api_secret: None,
+            token_auth: false,
+            admin_secret: None,
+            opaqueid_in_api: false,
+            hide_dependencies: false,
+            debug_level: 4,
+            accept_new_sessions: true,
+            json: JsonStyle::Indented,
+        }
+    }
+}
+
+/// `[http]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Serve plain HTTP.
+    pub enabled: bool,
+    /// Bind address.
+    pub ip: IpAddr,
+    /// Port; 0 picks a free one.
+    pub port: u16,
+    /// Base path (Janus `base_path`).
+    pub base_path: String,
+    /// Serve HTTPS too (needs `[certificates]`).
+    pub https: bool,
+    /// HTTPS port; 0 picks a free one.
+    pub secure_port: u16,
+    /// Largest accepted request body, bytes.
+    pub max_body_size: usize,
+    /// How long a long poll waits before answering `keepalive`, milliseconds (Janus: 30 s).
+    pub long_poll_timeout_ms: u64,
+    /// Idle keep-alive connections (and requests that never complete) are closed after this,
+    /// milliseconds (libmicrohttpd: 120 s).
+    pub idle_timeout_ms: u64,
+    /// Most simultaneous connections per listener.
+    pub max_connections: usize,
+    /// `Access-Control-Allow-Origin` value; `*` when unset.
+    pub allow_origin: Option<String>,
+    /// Answer 403 to requests whose `Origin` does not match `allow_origin`.
+    pub enforce_cors: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 8088,
+            base_path: "/janus".into(),
+            https: false,
+            secure_port: 8089,
+            max_body_size: 1 << 20,
+            long_poll_timeout_ms: 30_000,
+            idle_timeout_ms: 120_000,
+            max_connections: 4096,
+            allow_origin: None,
+            enforce_cors: false,
+        }
+    }
+}
+
+/// `[websockets]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WsConfig {
+    /// Serve plain WebSocket.
+    pub enabled: bool,
+    /// Bind address.
+    pub ip: IpAddr,
+    /// Port; 0 picks a free one.
+    pub port: u16,
+    /// Serve WSS too (needs `[certificates]`).
+    pub wss: bool,
+    /// WSS port.
+    pub wss_port: u16,
+    /// Largest accepted message, bytes; bigger ones close the connection.
+    pub max_message_size: usize,
+}
+
+impl Default for WsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 8188,
+            wss: false,
+            wss_port: 8989,
+            max_message_size: 1 << 20,
+        }
+    }
+}
+
+/// `[admin]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Serve the Admin API.
+    pub enabled: bool,
+    /// Bind address.
+    pub ip: IpAddr,
+    /// Port for HTTP `/admin`, WebSocket `janus-admin-protocol` and `/metrics`.
+    pub port: u16,
+    /// Base path (Janus `admin_base_path`).
+    pub base_path: String,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self { enabled: true, ip: IpAddr::V4(Ipv4Addr::LOCALHOST), port: 7088, base_path: "/admin".into() }
+    }
+}
+
+/// `[certificates]`: PEM files for HTTPS and WSS.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CertConfig {
+    /// Certificate chain (PEM).
+    pub cert_pem: Option<PathBuf>,
+    /// Private key (PEM).
+    pub cert_key: Option<PathBuf>,
+    /// Key passphrase.
+    pub cert_pwd: Option<String>,
+}
+
+/// `[media]`: carried for the dataplane; the control plane only reports them.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Addresses written into ICE candidates (empty: let the dataplane choose).
+    pub ice_ips: Vec<IpAddr>,
+    /// UDP ports media may use, inclusive (`"min-max"` in TOML).
+    #[serde(deserialize_with = "de_port_range")]
+    pub rtp_port_range: Option<(u16, u16)>,
+    /// Dataplane shard threads; 0 = one per core.
+    pub shards: usize,
+    /// Seconds without packets before `media` `receiving:false`.
+    pub no_media_timer: u64,
+    /// Lost packets per second that trigger `slowlink`; 0 = off.
+    pub slowlink_threshold: u64,
+    /// Transport-wide CC feedback period, ms.
+    pub twcc_period: u64,
+    /// DTLS MTU.
+    pub dtls_mtu: u16,
+    /// Minimum NACK buffer, ms.
+    pub min_nack_queue: u64,
+    /// Flush the NACK buffer on keyframes.
+    pub nack_optimizations: bool,
+    /// ICE-lite.
+    pub ice_lite: bool,
+    /// Send the server's candidates as `trickle` events.
+    pub full_trickle: bool,
+    /// Gather IPv6 candidates.
+    pub ipv6: bool,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            ice_ips: Vec::new(),
+            rtp_port_range: None,
+            shards: 0,
+            no_media_timer: 1,
+            slowlink_threshold: 0,
+            twcc_period: 200,
+            dtls_mtu: 1200,
+            min_nack_queue: 200,
+            nack_optimizations: false,
+            ice_lite: false,
+            full_trickle: false,
+            ipv6: false,
+        }
+    }
+}
+
+impl Config {
+    /// Read and validate a TOML file.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the file position or the setting at fault.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new("--config", format!("cannot read {}: {e}", path.display())))?;
+        Self::from_toml(&text).map_err(|mut e| {
+            if e.setting == "config file" {
+                e.setting = path.display().to_string();
+            }
+            e
+        })
+    }
+
+    /// Parse and validate TOML text.
+    ///
+    /// # Errors
+    /// A [`ConfigError`]; for syntax and type errors the setting is `config file` and the
+    /// message names the line and key.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let cfg: Self = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Check cross-field rules.
+    ///
+    /// # Errors
+    /// The first invalid setting.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.general.debug_level > 7 {
+            return Err(ConfigError::new("general.debug_level", "must be between 0 and 7"));
+        }
+        for (name, p) in [("http.base_path", &self.http.base_path), ("admin.base_path", &self.admin.base_path)] {
+            if !p.starts_with('/') || (p.len() > 1 && p.ends_with('/')) {
+                return Err(ConfigError::new(name, "must start with '/' and not end with '/'"));
+            }
+        }
+        if let Some((a, b)) = self.media.rtp_port_range {
+            check_range(a, b).map_err(|m| ConfigError::new("media.rtp_port_range", m))?;
+        }
+        if self.media.shards > 1024 {
+            return Err(ConfigError::new("media.shards", "must be at most 1024"));
+        }
+        if self.http.long_poll_timeout_ms == 0 {
+            return Err(ConfigError::new("http.long_poll_timeout_ms", "must be greater than 0"));
+        }
+        if self.http.max_body_size == 0 {
+            return Err(ConfigError::new("http.max_body_size", "must be greater than 0"));
+        }
+        if self.websockets.max_message_size == 0 {
+            return Err(ConfigError::new("websockets.max_message_size", "must be greater than 0"));
+        }
+        if (self.http.https || self.websockets.wss)
+            && (self.certificates.cert_pem.is_none() || self.certificates.cert_key.is_none())
+        {
+            return Err(ConfigError::new(
+                "certificates.cert_pem",
+                "https/wss need certificates.cert_pem and certificates.cert_key",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The long-poll wait as a duration.
+    pub fn long_poll_timeout(&self) -> Duration {
+        Duration::from_millis(self.http.long_poll_timeout_ms)
+    }
+}
+
+/// Parse `"A-B"` into an inclusive port range (Janus `rtp_port_range`).
+///
+/// # Errors
+/// A message saying what is wrong.
+pub fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
+    let (a, b) = s.split_once('-').ok_or_else(|| format!("expected MIN-MAX, got {s:?}"))?;
+    let a: u16 = a.trim().parse().map_err(|_| format!("{a:?} is not a port number"))?;
+    let b: u16 = b.trim().parse().map_err(|_| format!("{b:?} is not a port number"))?;
+    check_range(a, b)?;
+    Ok((a, b))
+}
+
+fn check_range(a: u16, b: u16) -> Result<(), String> {
+    if a == 0 || b == 0 {
+        return Err("ports must be between 1 and 65535".into());
+    }
+    if a > b {
+        return Err(format!("minimum {a} is above maximum {b}"));
+    }
+    Ok(())
+}
+
+fn de_port_range<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<(u16, u16)>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    s.map(|s| parse_port_range(&s).map_err(serde::de::Error::custom)).transpose()
+}
+
+/// One line for a TOML error: line number, the offending line, the message.
+fn toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
+    let message = e.message().trim().to_owned();
+    match e.span() {
+        Some(span) => {
+            let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
+            ConfigError::new("config file", format!("line {line_no} (`{line}`): {message}"))
+        }
+        None => ConfigError::new("config file", message),
+    }
+}
+
+impl fmt::Display for JsonStyle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Indented => "indented",
+            Self::Plain => "plain",
+            Self::Compact => "compact",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_janus_ports_on_loopback() {
+        let c = Config::default();
+        assert_eq!(c.http.port, 8088);
+        assert_eq!(c.websockets.port, 8188);
+        assert_eq!(c.admin.port, 7088);
+        assert_eq!(c.general.session_timeout, 60);
+        assert_eq!(c.http.ip, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn toml_overrides_and_port_range() {
+        let c = Config::from_toml(
+            "[general]\nsession_timeout = 5\nadmin_secret = \"x\"\n[media]\nrtp_port_range = \"20000-20100\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.general.session_timeout, 5);
+        assert_eq!(c.general.admin_secret.as_deref(), Some("x"));
+        assert_eq!(c.media.rtp_port_range, Some((20000, 20100)));
+    }
+
+    #[test]
+    fn unknown_key_names_line() {
+        let e = Config::from_toml("[http]\nprot = 1\n").unwrap_err();
+        assert!(e.to_string().contains("line 2"), "{e}");
+        assert!(e.to_string().contains("prot"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_line() {
+        let e = Config::from_toml("[http]\nport = \"x\"\n").unwrap_err();
+        assert!(e.to_string().contains("port = \"x\""), "{e}");
+    }
+
+    #[test]
+    fn rejects_reversed_range_and_https_without_cert() {
+        assert!(Config::from_toml("[media]\nrtp_port_range = \"20-10\"\n").is_err());
+        let e = Config::from_toml("[http]\nhttps = true\n").unwrap_err();
+        assert_eq!(e.setting, "certificates.cert_pem");
+        assert_eq!(parse_port_range("1-2"), Ok((1, 2)));
+        assert!(parse_port_range("x").is_err());
+    }
+}

@@ -1,0 +1,211 @@
+//! The plugin host contract: a plugin is a state machine on the control thread.
+//!
+//! The host feeds a plugin typed [`PluginInput`]s through [`Plugin::handle`] and, right after
+//! each one, drains [`Plugin::poll`] until it returns `None`. Outputs that answer the input
+//! (a [`PluginOutput::Reply`] to a [`PluginInput::Message`], a refusal of an
+//! [`PluginInput::Attach`], a [`PluginOutput::HandleInfo`] or [`PluginOutput::AdminReply`])
+//! must be emitted during that drain; events ([`PluginOutput::Event`]) may be emitted at any
+//! time, and are picked up after the next input or tick.
+//!
+//! This mirrors Janus's `janus_plugin` callbacks (`src/plugins/plugin.h`):
+//!
+//! | Janus callback        | here |
+//! |-----------------------|------|
+//! | `create_session`      | [`PluginInput::Attach`] (refuse with [`PluginOutput::AttachRefused`]) |
+//! | `handle_message`      | [`PluginInput::Message`] → [`PluginOutput::Reply`] with [`MessageResult`] |
+//! | `setup_media`         | [`PluginInput::Peer`] with [`PeerEvent::WebrtcUp`] |
+//! | `hangup_media`        | [`PluginInput::Peer`] with [`PeerEvent::Hangup`] |
+//! | `slow_link`           | [`PluginInput::Peer`] with [`PeerEvent::SlowLink`] |
+//! | `destroy_session`     | [`PluginInput::Detach`] |
+//! | `query_session`       | [`PluginInput::QueryHandle`] → [`PluginOutput::HandleInfo`] |
+//! | `handle_admin_message`| [`PluginInput::AdminMessage`] → [`PluginOutput::AdminReply`] |
+//! | `push_event`          | [`PluginOutput::Event`] |
+//! | `close_pc`            | [`PluginOutput::ClosePeerConnection`] |
+//! | `end_session`         | [`PluginOutput::EndHandle`] |
+//!
+//! Messages are answered either synchronously (`Reply` with [`MessageResult::Success`]: the
+//! client gets `success` with `plugindata`) or asynchronously ([`MessageResult::Ack`]: the client
+//! gets `ack`, then later an `event` carrying the same `transaction`). Plugin-level errors go
+//! inside the plugin's data, as in Janus (`{"videoroom":"event","error_code":426,…}`);
+//! [`MessageResult::Error`] is for hard failures (Janus code 462).
+//!
+//! Commands for the dataplane (forwarding rules, keyframe requests …) will be added as further
+//! `PluginOutput` variants when the dataplane crate defines them; both enums are
+//! `#[non_exhaustive]` for that reason.
+
+use std::time::Instant;
+
+use serde_json::{Map, Value};
+
+pub use crate::media::{HangupReason, Jsep, JsepType, MediaKind, PeerEvent};
+use crate::{HandleId, SessionId};
+
+/// What a plugin says about itself; shown in `info` under `plugins`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginInfo {
+    /// Package name clients attach to, e.g. `janus.plugin.echotest`.
+    pub package: &'static str,
+    /// Human name, e.g. `JANUS EchoTest plugin`.
+    pub name: &'static str,
+    /// Author.
+    pub author: &'static str,
+    /// One-line description.
+    pub description: &'static str,
+    /// Numeric version (Janus: echotest 7, videoroom 9 …).
+    pub version: u32,
+    /// Version as text, e.g. `0.0.7`.
+    pub version_string: &'static str,
+}
+
+/// A Janus plugin as a sans-IO state machine driven by the control thread.
+pub trait Plugin {
+    /// Static description; `package` is the registration key.
+    fn info(&self) -> PluginInfo;
+
+    /// Feed one input at `now`.
+    fn handle(&mut self, now: Instant, input: PluginInput);
+
+    /// The next output, `None` when there is nothing more for now.
+    fn poll(&mut self) -> Option<PluginOutput>;
+
+    /// When the plugin next wants a [`PluginInput::Timeout`]; `None` when it has no timer.
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+}
+
+/// Inputs the host feeds a plugin.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum PluginInput {
+    /// A client attached a new handle to this plugin (`attach`).
+    Attach {
+        /// The new handle.
+        handle: HandleId,
+        /// Its session.
+        session: SessionId,
+        /// The `opaque_id` the client gave, if any.
+        opaque_id: Option<String>,
+        /// The token used, when token authentication is on.
+        token: Option<String>,
+    },
+    /// A `message` request for a handle of this plugin. Must be answered with one
+    /// [`PluginOutput::Reply`] during the drain that follows.
+    Message {
+        /// The handle.
+        handle: HandleId,
+        /// The client's transaction; echo it on the asynchronous [`PluginOutput::Event`].
+        transaction: String,
+        /// The request body (a JSON object).
+        body: Map<String, Value>,
+        /// The client's JSEP after the core processed it (anonymized SDP, `update` on
+        /// renegotiation, `simulcast` info), if any.
+        jsep: Option<Jsep>,
+    },
+    /// The client trickled candidates (informational: the core applies them).
+    Trickle {
+        /// The handle.
+        handle: HandleId,
+        /// Number of candidates in the request.
+        candidates: usize,
+        /// Whether the client signalled the end of its candidates.
+        completed: bool,
+    },
+    /// A PeerConnection event for a handle (webrtcup, media, slowlink, hangup).
+    Peer {
+        /// The handle.
+        handle: HandleId,
+        /// What happened.
+        event: PeerEvent,
+    },
+    /// The handle is going away (detach, session destroy or timeout). No output is sent to the
+    /// client for this handle after it.
+    Detach {
+        /// The handle.
+        handle: HandleId,
+    },
+    /// The Admin API asks for this handle's plugin-specific state (`handle_info`); answer with
+    /// [`PluginOutput::HandleInfo`].
+    QueryHandle {
+        /// The handle.
+        handle: HandleId,
+    },
+    /// An Admin API `message_plugin` request; answer with [`PluginOutput::AdminReply`].
+    AdminMessage {
+        /// The `request` object (JSON null when absent).
+        request: Value,
+    },
+    /// The instant returned by [`Plugin::poll_timeout`] has passed.
+    Timeout,
+}
+
+/// Outputs a plugin hands back to the host.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum PluginOutput {
+    /// The answer to the [`PluginInput::Message`] just handled.
+    Reply {
+        /// The handle the message was for.
+        handle: HandleId,
+        /// Synchronous data, an ack, or a hard error.
+        result: MessageResult,
+    },
+    /// Refuse the handle of the [`PluginInput::Attach`] just handled (Janus 461
+    /// `Couldn't attach to plugin: error '<code>'`).
+    AttachRefused {
+        /// The handle.
+        handle: HandleId,
+        /// The plugin's error number, quoted in the reason.
+        code: i32,
+    },
+    /// An event for the client (`janus: "event"`).
+    Event {
+        /// The handle.
+        handle: HandleId,
+        /// The transaction of the asynchronous request this answers, if any.
+        transaction: Option<String>,
+        /// Goes into `plugindata.data`.
+        data: Value,
+        /// An offer or answer from the plugin; the core merges its ICE/DTLS details first.
+        jsep: Option<Jsep>,
+    },
+    /// Close the handle's PeerConnection (Janus `close_pc`; the client gets `hangup` with
+    /// reason `Close PC`).
+    ClosePeerConnection {
+        /// The handle.
+        handle: HandleId,
+    },
+    /// End the handle (Janus `end_session`; the client gets `detached`).
+    EndHandle {
+        /// The handle.
+        handle: HandleId,
+    },
+    /// Answer to [`PluginInput::QueryHandle`]: goes into `plugin_specific` of `handle_info`.
+    HandleInfo {
+        /// The handle.
+        handle: HandleId,
+        /// Plugin-specific state.
+        info: Map<String, Value>,
+    },
+    /// Answer to [`PluginInput::AdminMessage`]: goes into `response`.
+    AdminReply {
+        /// The plugin's reply.
+        response: Value,
+    },
+}
+
+/// How a plugin answers a `message`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MessageResult {
+    /// Synchronous result: the client gets `success` with `plugindata.data` = this value
+    /// (plugin-level errors go in here too).
+    Success(Value),
+    /// Asynchronous: the client gets `ack` (with `hint` if given); an [`PluginOutput::Event`]
+    /// with the same transaction follows.
+    Ack {
+        /// Optional `hint` text (EchoTest sends `I'm taking my time!`).
+        hint: Option<String>,
+    },
+    /// Hard failure: Janus code 462 with this text.
+    Error(String),
+}

@@ -1,0 +1,145 @@
+//! WebSocket connections: the upgrade handshake (subprotocol required) and message handling.
+
+use std::io::ErrorKind;
+use std::time::Instant;
+
+use mio::Token;
+use serde_json::Value;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::{CloseFrame, Role as WsRole, WebSocketConfig};
+use tungstenite::{Message, WebSocket};
+
+use super::conn::{Conn, HttpConn, State, Stream};
+use super::http::{self, Request, Response};
+use super::{Server, to_bytes};
+use crate::api::{ApiKind, parse_ws_frame, response};
+use crate::config::JsonStyle;
+use crate::{ConnId, Transport};
+
+/// Outgoing bytes a slow client may leave unread before it is disconnected.
+const MAX_WRITE_BUFFER: usize = 8 << 20;
+
+impl Server {
+    /// Answer the upgrade (101 with the subprotocol echoed) or refuse it (400).
+    pub(super) fn upgrade(
+        &mut self,
+        now: Instant,
+        token: Token,
+        conn: &mut Conn,
+        mut h: HttpConn,
+        req: &Request,
+        leftover: Vec<u8>,
+    ) -> bool {
+        let proto = match conn.role.api {
+            ApiKind::Janus => "janus-protocol",
+            ApiKind::Admin => "janus-admin-protocol",
+        };
+        let key = req.ws_key.as_deref().filter(|_| {
+            req.method.eq_ignore_ascii_case("GET")
+                && req.ws_version.as_deref() == Some("13")
+                && req.ws_protocols.iter().any(|p| p == proto)
+        });
+        let Some(key) = key else {
+            let resp = Response::empty(400, "Bad Request");
+            http::write_response(&mut h.wbuf, &resp, None, &self.settings.cors, false);
+            h.flush();
+            self.cp.metrics_mut().connections_dropped += 1;
+            conn.state = State::Http(h);
+            return false;
+        };
+        let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+        let head = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: {proto}\r\n\r\n"
+        );
+        h.wbuf.extend_from_slice(head.as_bytes());
+        // The 101 is tiny and the socket fresh: if it does not go out at once, give up rather
+        // than interleave it with frames.
+        if !h.flush() || !h.wbuf.is_empty() {
+            conn.state = State::Http(h);
+            return false;
+        }
+        let m = self.cp.metrics_mut();
+        m.http_connections = m.http_connections.saturating_sub(1);
+        m.ws_connections += 1;
+        let max = self.settings.ws_max_message;
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(max))
+            .max_frame_size(Some(max))
+            .max_write_buffer_size(MAX_WRITE_BUFFER);
+        let ws = WebSocket::from_partially_read(h.stream, leftover, WsRole::Server, Some(config));
+        conn.timer_gen += 1; // no idle deadline on WebSockets: sessions time out instead
+        self.service_ws(now, token, conn, Box::new(ws))
+    }
+
+    /// Read every available message, answer each request, flush. False closes.
+    pub(super) fn service_ws(
+        &mut self,
+        now: Instant,
+        token: Token,
+        conn: &mut Conn,
+        mut ws: Box<WebSocket<Stream>>,
+    ) -> bool {
+        let from = Transport::Ws(ConnId(token.0 as u64));
+        let api = conn.role.api;
+        let mut alive = true;
+        loop {
+            let data = match ws.read() {
+                Ok(Message::Text(t)) => t.as_bytes().to_vec(),
+                Ok(Message::Binary(b)) => b.to_vec(),
+                Ok(_) => continue,
+                Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(tungstenite::Error::Capacity(_)) => {
+                    self.cp.metrics_mut().connections_dropped += 1;
+                    let frame = CloseFrame { code: CloseCode::Size, reason: "message too big".into() };
+                    let _ = ws.close(Some(frame));
+                    alive = false;
+                    break;
+                }
+                Err(_) => {
+                    alive = false;
+                    break;
+                }
+            };
+            if !self.ws_message(now, from, api, &mut ws, &data) {
+                alive = false;
+                break;
+            }
+        }
+        match ws.flush() {
+            Ok(()) => {}
+            Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(_) => alive = false,
+        }
+        conn.state = State::Ws(ws);
+        alive
+    }
+
+    fn ws_message(&mut self, now: Instant, from: Transport, api: ApiKind, ws: &mut WebSocket<Stream>, data: &[u8]) -> bool {
+        self.cp.metrics_mut().ws_messages += 1;
+        let requests = match parse_ws_frame(data) {
+            Ok(v) => v,
+            Err(e) => return send_json(ws, &response::error(0, None, &e), self.settings.json),
+        };
+        for request in requests {
+            let reply = match api {
+                ApiKind::Janus => self.cp.handle_request(now, from, request),
+                ApiKind::Admin => self.cp.handle_admin_request(now, request),
+            };
+            if !send_json(ws, &reply, self.settings.json) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Queue one JSON text frame. False if the connection must close (write buffer full, error).
+pub(super) fn send_json(ws: &mut WebSocket<Stream>, json: &Value, style: JsonStyle) -> bool {
+    let text = String::from_utf8(to_bytes(json, style)).unwrap_or_default();
+    match ws.send(Message::text(text)) {
+        Ok(()) => true,
+        Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => true,
+        Err(_) => false,
+    }
+}
