@@ -61,6 +61,9 @@ pub enum StunError {
         /// The first such attribute.
         attr: AttributeType,
     },
+    /// A request for a method the receiver does not implement (ICE uses only Binding).
+    #[error("unsupported STUN method")]
+    UnsupportedMethod,
     /// The output buffer cannot hold the message being written.
     #[error("output buffer too small for the STUN message")]
     BufferTooSmall,
@@ -86,7 +89,8 @@ impl StunError {
             | Self::MalformedAttribute { .. }
             | Self::FingerprintNotLast
             | Self::MissingFingerprint
-            | Self::MissingIntegrity => Some(codes::BAD_REQUEST),
+            | Self::MissingIntegrity
+            | Self::UnsupportedMethod => Some(codes::BAD_REQUEST),
             Self::UnknownUsername | Self::BadIntegrity => Some(codes::UNAUTHORIZED),
             Self::UnknownAttribute { .. } => Some(codes::UNKNOWN_ATTRIBUTE),
             // A FINGERPRINT mismatch means the datagram is not (intact) STUN: RFC 8445 §7.3
