@@ -159,6 +159,11 @@ impl PeerConfig {
     }
 }
 
+/// What one DTLS record adds to an SCTP packet with the cipher suites we offer: a 13-byte
+/// header plus, at worst (CBC with SHA-1), a 16-byte IV, a 20-byte MAC and 16 bytes of
+/// padding; AES-GCM needs 37. Rounded up.
+const DTLS_RECORD_OVERHEAD: usize = 80;
+
 /// The default for [`PeerConfig::connect_timeout`].
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -215,9 +220,13 @@ pub struct Peer {
 }
 
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the lite agent is inline on purpose: the server holds thousands and reads it per STUN check; the full agent is boxed, it only serves clients"
+)]
 enum Ice {
     Lite(IceLite),
-    Agent(IceAgent),
+    Agent(Box<IceAgent>),
 }
 
 #[derive(Debug)]
@@ -245,11 +254,15 @@ impl Peer {
                 if let Some(remote) = config.remote_credentials {
                     agent.set_remote_credentials(remote);
                 }
-                Ice::Agent(agent)
+                Ice::Agent(Box::new(agent))
             }
         };
-        let dtls = DtlsConnection::new(dtls, config.dtls_role, config.remote_fingerprint)?;
-        let sctp = config.data_channels.map(|c| {
+        let connection = DtlsConnection::new(dtls, config.dtls_role, config.remote_fingerprint)?;
+        let sctp = config.data_channels.map(|mut c| {
+            // Each SCTP packet travels as one DTLS record in one datagram: leave room for the
+            // record's overhead so the datagram stays within the DTLS MTU.
+            let room = usize::from(dtls.options().mtu).saturating_sub(DTLS_RECORD_OVERHEAD);
+            c.max_packet_size = c.max_packet_size.min(room);
             let role = match config.dtls_role {
                 DtlsRole::Client => SctpRole::Client,
                 DtlsRole::Server => SctpRole::Server,
@@ -258,7 +271,7 @@ impl Peer {
         });
         Ok(Self {
             ice,
-            dtls,
+            dtls: connection,
             dtls_started: false,
             srtp: None,
             sctp,
