@@ -84,7 +84,8 @@ pub struct DtlsOptions {
     /// Ceiling of the doubling retransmission timeout.
     pub max_retransmit_timeout: Duration,
     /// Give up the handshake when a retransmission timer expires after this many
-    /// retransmissions in total.
+    /// retransmissions in total. OpenSSL itself gives up on a flight after 12 expiries,
+    /// which is reported the same way.
     pub max_retransmissions: u32,
     /// Give up the handshake when it has not finished this long after it started.
     pub handshake_timeout: Duration,

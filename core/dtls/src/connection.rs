@@ -384,14 +384,24 @@ impl DtlsConnection {
             return;
         }
         if callbacks::handle_timeout(self.ssl()) < 0 {
-            // OpenSSL gave up on its own (it allows 12 expiries) or failed to write.
+            // OpenSSL gave up on its own (12 expiries of one flight) or failed to write.
             let stack = openssl::error::ErrorStack::get();
-            let reason = stack.to_string();
-            let sent_alert = self.take_alerts().1;
-            self.fail(DtlsError::HandshakeFailed { reason, sent_alert });
+            let (_, sent_alert) = self.take_alerts();
+            let error = if has_reason(&stack, SSL_R_READ_TIMEOUT_EXPIRED) {
+                // The last expiry was counted but not retransmitted.
+                let retransmissions = self.retransmissions().saturating_sub(1);
+                DtlsError::HandshakeTimeout { retransmissions }
+            } else {
+                DtlsError::HandshakeFailed {
+                    reason: stack.to_string(),
+                    sent_alert,
+                }
+            };
+            self.fail(error);
         }
     }
 
+    /// Timer expiries so far; each one but a fatal last one retransmitted a flight.
     fn retransmissions(&self) -> u32 {
         callbacks::with_state(self.ssl(), |s| s.timeouts).unwrap_or(0)
     }
@@ -429,7 +439,11 @@ impl DtlsConnection {
                     match e.code() {
                         ErrorCode::WANT_READ => {}
                         ErrorCode::ZERO_RETURN => self.closed_by_peer(),
-                        _ => self.fail(classify(&e, fatal, sent, X509VerifyResult::OK)),
+                        _ => {
+                            let retransmissions = self.retransmissions();
+                            let verify = X509VerifyResult::OK;
+                            self.fail(classify(&e, fatal, sent, verify, retransmissions));
+                        }
                     }
                     return;
                 }
@@ -443,7 +457,7 @@ impl DtlsConnection {
             self.closed_by_peer();
         } else {
             let verify = self.ssl().verify_result();
-            self.fail(classify(e, fatal, sent, verify));
+            self.fail(classify(e, fatal, sent, verify, self.retransmissions()));
         }
     }
 
@@ -518,6 +532,7 @@ fn classify(
     fatal_received: Option<AlertDescription>,
     sent_alert: Option<AlertDescription>,
     verify: X509VerifyResult,
+    retransmissions: u32,
 ) -> DtlsError {
     if let Some(description) = fatal_received {
         return DtlsError::PeerAlert(description);
@@ -526,18 +541,25 @@ fn classify(
         return DtlsError::FingerprintMismatch;
     }
     let stack = error_stack(e);
-    if stack
-        .errors()
-        .iter()
-        .any(|err| err.reason_code() == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
-    {
+    if has_reason(&stack, SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
         return DtlsError::NoPeerCertificate;
+    }
+    // OpenSSL also retransmits by itself inside SSL_do_handshake when its timer has expired,
+    // and fails a flight after 12 expiries.
+    if has_reason(&stack, SSL_R_READ_TIMEOUT_EXPIRED) {
+        // The last expiry was counted but not retransmitted.
+        let retransmissions = retransmissions.saturating_sub(1);
+        return DtlsError::HandshakeTimeout { retransmissions };
     }
     let reason = match stack.errors().first() {
         Some(err) => err.reason().map_or_else(|| err.to_string(), str::to_owned),
         None => e.to_string(),
     };
     DtlsError::HandshakeFailed { reason, sent_alert }
+}
+
+fn has_reason(stack: &openssl::error::ErrorStack, reason: libc::c_int) -> bool {
+    stack.errors().iter().any(|err| err.reason_code() == reason)
 }
 
 fn error_stack(e: &openssl::ssl::Error) -> openssl::error::ErrorStack {
@@ -587,5 +609,7 @@ fn cert_rejected() -> X509VerifyResult {
 }
 /// `SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE` from `<openssl/sslerr.h>`.
 const SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE: libc::c_int = 199;
+/// `SSL_R_READ_TIMEOUT_EXPIRED` from `<openssl/sslerr.h>`.
+const SSL_R_READ_TIMEOUT_EXPIRED: libc::c_int = 312;
 /// `SSL_read` scratch: the largest plaintext record (RFC 6347 §4.1, 2^14) plus slack.
 const READ_BUF_LEN: usize = (1 << 14) + 256;

@@ -38,7 +38,7 @@ pub enum DtlsError {
     /// The handshake did not finish within the configured retransmissions or total time.
     #[error("DTLS handshake timed out after {retransmissions} retransmissions")]
     HandshakeTimeout {
-        /// Retransmission timer expiries seen before giving up.
+        /// Flights retransmitted before giving up.
         retransmissions: u32,
     },
 

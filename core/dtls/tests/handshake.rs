@@ -324,3 +324,13 @@ fn config_rejects_out_of_range_options() {
         cert.fingerprint()
     );
 }
+
+#[test]
+fn connections_can_move_between_threads_and_configs_can_be_shared() {
+    fn send<T: Send>() {}
+    fn send_sync<T: Send + Sync>() {}
+    send::<portunus_dtls::DtlsConnection>();
+    send::<DtlsEvent>();
+    send_sync::<DtlsConfig>();
+    send_sync::<DtlsCertificate>();
+}

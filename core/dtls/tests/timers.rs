@@ -281,3 +281,38 @@ fn connected_sides_report_their_remaining_timers_only() {
     pair.b.conn.handle_timeout(now);
     assert!(pair.b.take_transmits().is_empty());
 }
+
+#[test]
+fn openssl_gives_up_a_flight_after_twelve_expiries_whatever_the_budget() {
+    let x = Endpoint::new(DtlsOptions {
+        initial_retransmit_timeout: Duration::from_millis(20),
+        max_retransmit_timeout: Duration::from_millis(20),
+        max_retransmissions: 100,
+        ..DtlsOptions::default()
+    });
+    let y = Endpoint::new(DtlsOptions::default());
+    let mut client = Side::new(&x, DtlsRole::Client, y.fingerprint());
+    let start = Instant::now();
+    client.conn.handle_timeout(start);
+    while client.failure().is_none() && start.elapsed() < Duration::from_secs(2) {
+        sleep_until(&[client.conn.poll_timeout()], Duration::from_millis(30));
+        client.conn.handle_timeout(Instant::now());
+        client.take_transmits();
+        client.drain_events();
+    }
+    assert!(
+        matches!(
+            client.failure(),
+            Some(DtlsError::HandshakeTimeout {
+                retransmissions: 12
+            })
+        ),
+        "{:?}",
+        client.events
+    );
+    assert_eq!(
+        client.sent.len(),
+        13,
+        "the ClientHello and twelve retransmissions"
+    );
+}
