@@ -234,7 +234,7 @@ impl DtlsConnection {
         let now = self.last_now?;
         let retransmit = match self.phase {
             Phase::Handshaking | Phase::Connected => {
-                callbacks::get_timeout(self.ssl()).map(|left| now + left)
+                callbacks::get_timeout(self.ssl()).and_then(|left| now.checked_add(left))
             }
             Phase::New | Phase::Closed | Phase::Failed => None,
         };
@@ -298,8 +298,8 @@ impl DtlsConnection {
 
     /// Ends the connection: sends `close_notify` if the handshake had finished (queued for
     /// [`poll_transmit`](Self::poll_transmit)); mid-handshake it drops any queued flight and
-    /// stops. Emits no event;
-    /// later datagrams are refused with [`DtlsError::ConnectionEnded`]. Idempotent.
+    /// stops. Emits no event; later datagrams are refused with [`DtlsError::ConnectionEnded`].
+    /// Idempotent.
     pub fn close(&mut self) {
         match self.phase {
             Phase::Connected => {
