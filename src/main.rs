@@ -19,7 +19,13 @@ fn main() -> ExitCode {
         }
         Err(CliError::Clap(e)) => {
             let text = e.to_string();
-            eprintln!("portunus: {}", text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: "));
+            eprintln!(
+                "portunus: {}",
+                text.lines()
+                    .next()
+                    .unwrap_or("invalid arguments")
+                    .trim_start_matches("error: ")
+            );
             return ExitCode::from(2);
         }
         Err(CliError::Config(e)) => {
@@ -36,7 +42,9 @@ fn main() -> ExitCode {
         }
     };
     if let Some(log) = log {
-        server.control_plane().set_log_hook(Box::new(move |level| log.set_level(level)));
+        server
+            .control_plane()
+            .set_log_hook(Box::new(move |level| log.set_level(level)));
     }
     if let Err(e) = server.stop_on_signals() {
         eprintln!("portunus: {e}");

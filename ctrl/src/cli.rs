@@ -10,7 +10,11 @@ use crate::config::{Config, ConfigError, parse_port_range};
 
 /// `portunus [--config FILE] [overrides…]`.
 #[derive(Clone, Debug, Parser)]
-#[command(name = "portunus", version, about = "Janus-compatible WebRTC gateway and SFU")]
+#[command(
+    name = "portunus",
+    version,
+    about = "Janus-compatible WebRTC gateway and SFU"
+)]
 pub struct Cli {
     /// TOML configuration file (sections as in janus.jcfg: general, http, websockets, admin,
     /// certificates, media).
@@ -164,7 +168,9 @@ mod tests {
     #[test]
     fn bad_flag_value_names_the_flag() {
         let e = config_from_args(["portunus", "--rtp-port-range", "9-1"]).unwrap_err();
-        let CliError::Clap(e) = e else { unreachable!("range errors come from clap") };
+        let CliError::Clap(e) = e else {
+            unreachable!("range errors come from clap")
+        };
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("--rtp-port-range"), "{e}");
         let e = config_from_args(["portunus", "--http-port", "x"]).unwrap_err();

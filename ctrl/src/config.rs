@@ -24,7 +24,10 @@ pub struct ConfigError {
 impl ConfigError {
     /// An error for `setting`.
     pub fn new(setting: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { setting: setting.into(), message: message.into() }
+        Self {
+            setting: setting.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -205,7 +208,12 @@ pub struct AdminConfig {
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        Self { enabled: true, ip: IpAddr::V4(Ipv4Addr::LOCALHOST), port: 7088, base_path: "/admin".into() }
+        Self {
+            enabled: true,
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 7088,
+            base_path: "/admin".into(),
+        }
     }
 }
 
@@ -277,8 +285,9 @@ impl Config {
     /// # Errors
     /// A [`ConfigError`] naming the file position or the setting at fault.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::new("--config", format!("cannot read {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::new("--config", format!("cannot read {}: {e}", path.display()))
+        })?;
         Self::from_toml(&text).map_err(|mut e| {
             if e.setting == "config file" {
                 e.setting = path.display().to_string();
@@ -304,11 +313,20 @@ impl Config {
     /// The first invalid setting.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.general.debug_level > 7 {
-            return Err(ConfigError::new("general.debug_level", "must be between 0 and 7"));
+            return Err(ConfigError::new(
+                "general.debug_level",
+                "must be between 0 and 7",
+            ));
         }
-        for (name, p) in [("http.base_path", &self.http.base_path), ("admin.base_path", &self.admin.base_path)] {
+        for (name, p) in [
+            ("http.base_path", &self.http.base_path),
+            ("admin.base_path", &self.admin.base_path),
+        ] {
             if !p.starts_with('/') || (p.len() > 1 && p.ends_with('/')) {
-                return Err(ConfigError::new(name, "must start with '/' and not end with '/'"));
+                return Err(ConfigError::new(
+                    name,
+                    "must start with '/' and not end with '/'",
+                ));
             }
         }
         if let Some((a, b)) = self.media.rtp_port_range {
@@ -318,13 +336,22 @@ impl Config {
             return Err(ConfigError::new("media.shards", "must be at most 1024"));
         }
         if self.http.long_poll_timeout_ms == 0 {
-            return Err(ConfigError::new("http.long_poll_timeout_ms", "must be greater than 0"));
+            return Err(ConfigError::new(
+                "http.long_poll_timeout_ms",
+                "must be greater than 0",
+            ));
         }
         if self.http.max_body_size == 0 {
-            return Err(ConfigError::new("http.max_body_size", "must be greater than 0"));
+            return Err(ConfigError::new(
+                "http.max_body_size",
+                "must be greater than 0",
+            ));
         }
         if self.websockets.max_message_size == 0 {
-            return Err(ConfigError::new("websockets.max_message_size", "must be greater than 0"));
+            return Err(ConfigError::new(
+                "websockets.max_message_size",
+                "must be greater than 0",
+            ));
         }
         if (self.http.https || self.websockets.wss)
             && (self.certificates.cert_pem.is_none() || self.certificates.cert_key.is_none())
@@ -348,9 +375,17 @@ impl Config {
 /// # Errors
 /// A message saying what is wrong.
 pub fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
-    let (a, b) = s.split_once('-').ok_or_else(|| format!("expected MIN-MAX, got {s:?}"))?;
-    let a: u16 = a.trim().parse().map_err(|_| format!("{a:?} is not a port number"))?;
-    let b: u16 = b.trim().parse().map_err(|_| format!("{b:?} is not a port number"))?;
+    let (a, b) = s
+        .split_once('-')
+        .ok_or_else(|| format!("expected MIN-MAX, got {s:?}"))?;
+    let a: u16 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("{a:?} is not a port number"))?;
+    let b: u16 = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("{b:?} is not a port number"))?;
     check_range(a, b)?;
     Ok((a, b))
 }
@@ -367,7 +402,8 @@ fn check_range(a: u16, b: u16) -> Result<(), String> {
 
 fn de_port_range<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<(u16, u16)>, D::Error> {
     let s: Option<String> = Option::deserialize(d)?;
-    s.map(|s| parse_port_range(&s).map_err(serde::de::Error::custom)).transpose()
+    s.map(|s| parse_port_range(&s).map_err(serde::de::Error::custom))
+        .transpose()
 }
 
 /// One line for a TOML error: line number, the offending line, the message.
@@ -377,7 +413,10 @@ fn toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
         Some(span) => {
             let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
             let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
-            ConfigError::new("config file", format!("line {line_no} (`{line}`): {message}"))
+            ConfigError::new(
+                "config file",
+                format!("line {line_no} (`{line}`): {message}"),
+            )
         }
         None => ConfigError::new("config file", message),
     }

@@ -16,7 +16,11 @@ pub fn http_request(data: &[u8]) {
     };
     assert!(used <= data.len());
     let mut again = Vec::new();
-    let target = if req.query.is_empty() { req.path.clone() } else { format!("{}?{}", req.path, req.query) };
+    let target = if req.query.is_empty() {
+        req.path.clone()
+    } else {
+        format!("{}?{}", req.path, req.query)
+    };
     let version = if req.http11 { "1.1" } else { "1.0" };
     again.extend_from_slice(format!("{} {} HTTP/{}\r\n", req.method, target, version).as_bytes());
     if !req.keep_alive {
@@ -30,7 +34,10 @@ pub fn http_request(data: &[u8]) {
         panic!("re-serialized request does not parse: {again:?}");
     };
     assert_eq!(n, again.len());
-    assert_eq!((back.method, back.path, back.query), (req.method, req.path, req.query));
+    assert_eq!(
+        (back.method, back.path, back.query),
+        (req.method, req.path, req.query)
+    );
     assert_eq!(back.body, req.body);
     assert_eq!(back.keep_alive, req.keep_alive);
 }

@@ -52,7 +52,9 @@ mod tokens;
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use control::{ConnId, ControlPlane, LogHook, LongPollRefusal, Output, SessionOverReason, Transport};
+pub use control::{
+    ConnId, ControlPlane, LogHook, LongPollRefusal, Output, SessionOverReason, Transport,
+};
 pub use server::{BoundPorts, RunningServer, Server, ServerHandle};
 
 /// A Janus session id (53-bit random unless the client chose one).

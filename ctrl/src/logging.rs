@@ -17,7 +17,9 @@ pub struct LogHandle {
 impl LogHandle {
     /// Set the Janus log level (0–7).
     pub fn set_level(&self, level: u8) {
-        let _ = self.handle.modify(|f| *f = EnvFilter::default().add_directive(janus_level(level).into()));
+        let _ = self
+            .handle
+            .modify(|f| *f = EnvFilter::default().add_directive(janus_level(level).into()));
         tracing::info!(level, "log level changed");
     }
 }
@@ -41,8 +43,14 @@ pub fn init(level: u8) -> Option<LogHandle> {
         _ => EnvFilter::default().add_directive(janus_level(level).into()),
     };
     let (layer, handle) = reload::Layer::new(filter);
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
-    tracing_subscriber::registry().with(layer).with(fmt).try_init().ok()?;
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    tracing_subscriber::registry()
+        .with(layer)
+        .with(fmt)
+        .try_init()
+        .ok()?;
     Some(LogHandle { handle })
 }
 

@@ -61,7 +61,15 @@ pub struct Jsep {
 impl Jsep {
     /// A plain offer or answer.
     pub fn new(kind: JsepType, sdp: impl Into<String>) -> Self {
-        Self { kind, sdp: sdp.into(), trickle: None, e2ee: false, update: false, restart: false, simulcast: None }
+        Self {
+            kind,
+            sdp: sdp.into(),
+            trickle: None,
+            e2ee: false,
+            update: false,
+            restart: false,
+            simulcast: None,
+        }
     }
 
     /// The JSON form: `{type, sdp, simulcast?, update?, e2ee?}`.
@@ -214,11 +222,22 @@ pub trait MediaEngine {
     ///
     /// # Errors
     /// Any error: the event is not sent (Janus behaves the same).
-    fn handle_local_jsep(&mut self, now: Instant, handle: HandleId, jsep: &Jsep) -> Result<Jsep, ApiError>;
+    fn handle_local_jsep(
+        &mut self,
+        now: Instant,
+        handle: HandleId,
+        jsep: &Jsep,
+    ) -> Result<Jsep, ApiError>;
 
     /// Trickled candidates from the client (each a `{candidate, sdpMid?, sdpMLineIndex?}`
     /// object; invalid ones already filtered out), and whether gathering completed.
-    fn handle_trickle(&mut self, now: Instant, handle: HandleId, candidates: &[Value], completed: bool);
+    fn handle_trickle(
+        &mut self,
+        now: Instant,
+        handle: HandleId,
+        candidates: &[Value],
+        completed: bool,
+    );
 
     /// Close the handle's PeerConnection.
     fn handle_close(&mut self, now: Instant, handle: HandleId, reason: CloseReason);
@@ -248,11 +267,23 @@ impl MediaEngine for NoMedia {
         Ok(out)
     }
 
-    fn handle_local_jsep(&mut self, _now: Instant, _handle: HandleId, jsep: &Jsep) -> Result<Jsep, ApiError> {
+    fn handle_local_jsep(
+        &mut self,
+        _now: Instant,
+        _handle: HandleId,
+        jsep: &Jsep,
+    ) -> Result<Jsep, ApiError> {
         Ok(Jsep::new(jsep.kind, jsep.sdp.clone()))
     }
 
-    fn handle_trickle(&mut self, _now: Instant, _handle: HandleId, _candidates: &[Value], _completed: bool) {}
+    fn handle_trickle(
+        &mut self,
+        _now: Instant,
+        _handle: HandleId,
+        _candidates: &[Value],
+        _completed: bool,
+    ) {
+    }
 
     fn handle_close(&mut self, _now: Instant, _handle: HandleId, _reason: CloseReason) {}
 }
@@ -261,11 +292,17 @@ impl MediaEngine for NoMedia {
 /// them on every JSEP before the engine sees it.
 pub(crate) fn check_sdp(sdp: &str) -> Result<(), ApiError> {
     if !sdp.starts_with("v=") {
-        return Err(ApiError::new(JanusCode::JsepInvalidSdp, "Invalid SDP (doesn't start with v=)"));
+        return Err(ApiError::new(
+            JanusCode::JsepInvalidSdp,
+            "Invalid SDP (doesn't start with v=)",
+        ));
     }
     let has = |p: &str| sdp.lines().any(|l| l.starts_with(p));
     if !(has("o=") && has("s=") && has("m=")) {
-        return Err(ApiError::new(JanusCode::JsepInvalidSdp, "Missing mandatory lines (o=, s= or m=)"));
+        return Err(ApiError::new(
+            JanusCode::JsepInvalidSdp,
+            "Missing mandatory lines (o=, s= or m=)",
+        ));
     }
     Ok(())
 }
@@ -281,13 +318,25 @@ mod tests {
         assert_eq!(e.reason, "Invalid SDP (doesn't start with v=)");
         let e = check_sdp("v=0\r\n").unwrap_err();
         assert_eq!(e.reason, "Missing mandatory lines (o=, s= or m=)");
-        assert!(check_sdp("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n").is_ok());
+        assert!(
+            check_sdp(
+                "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn no_media_passes_through_and_marks_update() {
         let mut m = NoMedia;
-        let out = m.handle_remote_jsep(Instant::now(), HandleId(1), &Jsep::new(JsepType::Offer, "v=0"), true).unwrap();
+        let out = m
+            .handle_remote_jsep(
+                Instant::now(),
+                HandleId(1),
+                &Jsep::new(JsepType::Offer, "v=0"),
+                true,
+            )
+            .unwrap();
         assert!(out.update);
         assert_eq!(out.sdp, "v=0");
     }
@@ -295,8 +344,14 @@ mod tests {
     #[test]
     fn jsep_json_has_update_only_on_renegotiation() {
         let mut j = Jsep::new(JsepType::Answer, "v=0");
-        assert_eq!(j.to_json(), serde_json::json!({"type":"answer","sdp":"v=0"}));
+        assert_eq!(
+            j.to_json(),
+            serde_json::json!({"type":"answer","sdp":"v=0"})
+        );
         j.update = true;
-        assert_eq!(j.to_json(), serde_json::json!({"type":"answer","sdp":"v=0","update":true}));
+        assert_eq!(
+            j.to_json(),
+            serde_json::json!({"type":"answer","sdp":"v=0","update":true})
+        );
     }
 }

@@ -6,7 +6,17 @@ use std::fmt::Write;
 
 /// Janus API verbs counted by name; anything else counts as `other`.
 const KNOWN_VERBS: &[&str] = &[
-    "info", "ping", "create", "claim", "attach", "detach", "destroy", "hangup", "message", "trickle", "keepalive",
+    "info",
+    "ping",
+    "create",
+    "claim",
+    "attach",
+    "detach",
+    "destroy",
+    "hangup",
+    "message",
+    "trickle",
+    "keepalive",
 ];
 
 /// Counters of one dataplane shard, as the dataplane reports them.
@@ -62,24 +72,59 @@ pub struct Metrics {
 impl Metrics {
     /// Count one Janus API request.
     pub fn count_request(&mut self, verb_lower: &str) {
-        let key = KNOWN_VERBS.iter().find(|v| **v == verb_lower).copied().unwrap_or("other");
+        let key = KNOWN_VERBS
+            .iter()
+            .find(|v| **v == verb_lower)
+            .copied()
+            .unwrap_or("other");
         *self.requests.entry(key).or_default() += 1;
     }
 
     /// Render in the Prometheus text exposition format (version 0.0.4).
     pub fn render(&self, sessions: usize, handles: usize, peer_connections: usize) -> String {
         let mut o = String::with_capacity(4096);
-        gauge(&mut o, "portunus_sessions", "Janus sessions alive.", sessions as u64);
-        gauge(&mut o, "portunus_handles", "Plugin handles alive.", handles as u64);
-        gauge(&mut o, "portunus_peer_connections", "Handles with a PeerConnection.", peer_connections as u64);
-        let _ = writeln!(o, "# HELP portunus_api_requests_total Janus API requests by verb.");
+        gauge(
+            &mut o,
+            "portunus_sessions",
+            "Janus sessions alive.",
+            sessions as u64,
+        );
+        gauge(
+            &mut o,
+            "portunus_handles",
+            "Plugin handles alive.",
+            handles as u64,
+        );
+        gauge(
+            &mut o,
+            "portunus_peer_connections",
+            "Handles with a PeerConnection.",
+            peer_connections as u64,
+        );
+        let _ = writeln!(
+            o,
+            "# HELP portunus_api_requests_total Janus API requests by verb."
+        );
         let _ = writeln!(o, "# TYPE portunus_api_requests_total counter");
         for (verb, n) in &self.requests {
             let _ = writeln!(o, "portunus_api_requests_total{{verb=\"{verb}\"}} {n}");
         }
-        counter(&mut o, "portunus_admin_requests_total", "Admin API requests.", self.admin_requests);
-        counter(&mut o, "portunus_sessions_created_total", "Sessions created.", self.sessions_created);
-        let _ = writeln!(o, "# HELP portunus_sessions_ended_total Sessions ended, by cause.");
+        counter(
+            &mut o,
+            "portunus_admin_requests_total",
+            "Admin API requests.",
+            self.admin_requests,
+        );
+        counter(
+            &mut o,
+            "portunus_sessions_created_total",
+            "Sessions created.",
+            self.sessions_created,
+        );
+        let _ = writeln!(
+            o,
+            "# HELP portunus_sessions_ended_total Sessions ended, by cause."
+        );
         let _ = writeln!(o, "# TYPE portunus_sessions_ended_total counter");
         for (cause, n) in [
             ("destroy", self.sessions_destroyed),
@@ -88,13 +133,48 @@ impl Metrics {
         ] {
             let _ = writeln!(o, "portunus_sessions_ended_total{{cause=\"{cause}\"}} {n}");
         }
-        counter(&mut o, "portunus_handles_attached_total", "Handles attached.", self.handles_attached);
-        counter(&mut o, "portunus_handles_detached_total", "Handles detached.", self.handles_detached);
-        counter(&mut o, "portunus_events_total", "Events queued for clients.", self.events);
-        counter(&mut o, "portunus_http_requests_total", "HTTP requests parsed.", self.http_requests);
-        counter(&mut o, "portunus_ws_messages_total", "WebSocket messages received.", self.ws_messages);
-        gauge(&mut o, "portunus_http_connections", "Open HTTP connections.", self.http_connections);
-        gauge(&mut o, "portunus_ws_connections", "Open WebSocket connections.", self.ws_connections);
+        counter(
+            &mut o,
+            "portunus_handles_attached_total",
+            "Handles attached.",
+            self.handles_attached,
+        );
+        counter(
+            &mut o,
+            "portunus_handles_detached_total",
+            "Handles detached.",
+            self.handles_detached,
+        );
+        counter(
+            &mut o,
+            "portunus_events_total",
+            "Events queued for clients.",
+            self.events,
+        );
+        counter(
+            &mut o,
+            "portunus_http_requests_total",
+            "HTTP requests parsed.",
+            self.http_requests,
+        );
+        counter(
+            &mut o,
+            "portunus_ws_messages_total",
+            "WebSocket messages received.",
+            self.ws_messages,
+        );
+        gauge(
+            &mut o,
+            "portunus_http_connections",
+            "Open HTTP connections.",
+            self.http_connections,
+        );
+        gauge(
+            &mut o,
+            "portunus_ws_connections",
+            "Open WebSocket connections.",
+            self.ws_connections,
+        );
         counter(
             &mut o,
             "portunus_connections_dropped_total",
@@ -110,9 +190,21 @@ impl Metrics {
             return;
         }
         for (name, help, get) in [
-            ("portunus_shard_packets_in_total", "Datagrams received per shard.", 0),
-            ("portunus_shard_packets_out_total", "Datagrams sent per shard.", 1),
-            ("portunus_shard_bytes_in_total", "Bytes received per shard.", 2),
+            (
+                "portunus_shard_packets_in_total",
+                "Datagrams received per shard.",
+                0,
+            ),
+            (
+                "portunus_shard_packets_out_total",
+                "Datagrams sent per shard.",
+                1,
+            ),
+            (
+                "portunus_shard_bytes_in_total",
+                "Bytes received per shard.",
+                2,
+            ),
             ("portunus_shard_bytes_out_total", "Bytes sent per shard.", 3),
         ] {
             let _ = writeln!(o, "# HELP {name} {help}");
@@ -122,11 +214,18 @@ impl Metrics {
                 let _ = writeln!(o, "{name}{{shard=\"{shard}\"}} {v}");
             }
         }
-        let _ = writeln!(o, "# HELP portunus_shard_drops_total Dropped datagrams per shard and reason.");
+        let _ = writeln!(
+            o,
+            "# HELP portunus_shard_drops_total Dropped datagrams per shard and reason."
+        );
         let _ = writeln!(o, "# TYPE portunus_shard_drops_total counter");
         for (shard, c) in &self.shards {
             for (reason, n) in &c.drops {
-                let _ = writeln!(o, "portunus_shard_drops_total{{shard=\"{shard}\",reason=\"{}\"}} {n}", escape(reason));
+                let _ = writeln!(
+                    o,
+                    "portunus_shard_drops_total{{shard=\"{shard}\",reason=\"{}\"}} {n}",
+                    escape(reason)
+                );
             }
         }
     }
@@ -137,12 +236,17 @@ fn gauge(o: &mut String, name: &str, help: &str, v: u64) {
 }
 
 fn counter(o: &mut String, name: &str, help: &str, v: u64) {
-    let _ = write!(o, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n");
+    let _ = write!(
+        o,
+        "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
+    );
 }
 
 /// Label value escaping of the text format.
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -157,10 +261,17 @@ mod tests {
         m.count_request("bogus");
         m.shards.insert(
             0,
-            ShardCounters { packets_in: 5, drops: vec![("no_session".into(), 2)], ..Default::default() },
+            ShardCounters {
+                packets_in: 5,
+                drops: vec![("no_session".into(), 2)],
+                ..Default::default()
+            },
         );
         let t = m.render(1, 2, 0);
-        assert!(t.contains("portunus_api_requests_total{verb=\"create\"} 2\n"), "{t}");
+        assert!(
+            t.contains("portunus_api_requests_total{verb=\"create\"} 2\n"),
+            "{t}"
+        );
         assert!(t.contains("portunus_api_requests_total{verb=\"other\"} 1\n"));
         assert!(t.contains("portunus_sessions 1\n"));
         assert!(t.contains("portunus_shard_packets_in_total{shard=\"0\"} 5\n"));

@@ -116,7 +116,12 @@ impl Registry {
     }
 
     /// Sessions the watchdog must end at `now`.
-    pub(crate) fn expired(&self, now: Instant, global_timeout: u64, reclaim_timeout: u64) -> Vec<(SessionId, Expiry)> {
+    pub(crate) fn expired(
+        &self,
+        now: Instant,
+        global_timeout: u64,
+        reclaim_timeout: u64,
+    ) -> Vec<(SessionId, Expiry)> {
         let mut out = Vec::new();
         for (id, s) in &self.sessions {
             let idle = now.saturating_duration_since(s.last_activity);
@@ -139,7 +144,13 @@ mod tests {
     use super::*;
 
     fn session(now: Instant) -> Session {
-        Session { owner: Transport::Http, last_activity: now, timeout: -1, transport_gone: false, handles: Vec::new() }
+        Session {
+            owner: Transport::Http,
+            last_activity: now,
+            timeout: -1,
+            transport_gone: false,
+            handles: Vec::new(),
+        }
     }
 
     #[test]
@@ -160,7 +171,10 @@ mod tests {
         never.timeout = 0;
         r.sessions.insert(SessionId(2), never);
         let later = t0 + Duration::from_secs(61);
-        assert_eq!(r.expired(later, 60, 0), vec![(SessionId(1), Expiry::Timeout)]);
+        assert_eq!(
+            r.expired(later, 60, 0),
+            vec![(SessionId(1), Expiry::Timeout)]
+        );
         assert!(r.expired(t0 + Duration::from_secs(59), 60, 0).is_empty());
     }
 

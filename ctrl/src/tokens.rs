@@ -16,7 +16,9 @@ impl Tokens {
 
     /// Whether `token` may attach to `plugin`.
     pub(crate) fn allows(&self, token: &str, plugin: &str) -> bool {
-        self.map.get(token).is_some_and(|p| p.iter().any(|x| x == plugin))
+        self.map
+            .get(token)
+            .is_some_and(|p| p.iter().any(|x| x == plugin))
     }
 
     /// Add (or extend) a token with these plugins.

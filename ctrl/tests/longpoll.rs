@@ -14,11 +14,16 @@ fn short_poll_config() -> portunus_ctrl::config::Config {
 }
 
 fn create(http: &mut Http) -> u64 {
-    http.call("/janus", json!({"janus":"create","transaction":"c"}))["data"]["id"].as_u64().unwrap()
+    http.call("/janus", json!({"janus":"create","transaction":"c"}))["data"]["id"]
+        .as_u64()
+        .unwrap()
 }
 
 fn attach(http: &mut Http, sid: u64) -> u64 {
-    let r = http.call(&format!("/janus/{sid}"), json!({"janus":"attach","transaction":"a","plugin":TEST_PLUGIN}));
+    let r = http.call(
+        &format!("/janus/{sid}"),
+        json!({"janus":"attach","transaction":"a","plugin":TEST_PLUGIN}),
+    );
     r["data"]["id"].as_u64().unwrap()
 }
 
@@ -29,7 +34,10 @@ fn poll_without_maxev_answers_one_object_and_keepalive_after_timeout() {
     let sid = create(&mut http);
     let t0 = Instant::now();
     let r = http.get(&format!("/janus/{sid}?rid=1700000000000"));
-    assert!(t0.elapsed() >= Duration::from_millis(150), "answered too early");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(150),
+        "answered too early"
+    );
     assert_eq!(r.status, 200);
     assert_eq!(r.header("Content-Type"), Some("application/json"));
     assert_eq!(r.json(), json!({"janus":"keepalive"}));
@@ -44,7 +52,10 @@ fn queued_events_are_delivered_in_maxev_batches() {
     let sid = create(&mut http);
     let hid = attach(&mut http, sid);
     for i in 0..3 {
-        let r = http.call(&format!("/janus/{sid}/{hid}"), json!({"janus":"message","transaction":format!("m{i}"),"body":{"request":"async"}}));
+        let r = http.call(
+            &format!("/janus/{sid}/{hid}"),
+            json!({"janus":"message","transaction":format!("m{i}"),"body":{"request":"async"}}),
+        );
         assert_eq!(r["janus"], "ack");
     }
     let r = http.get(&format!("/janus/{sid}?maxev=2")).json();
@@ -52,7 +63,11 @@ fn queued_events_are_delivered_in_maxev_batches() {
     assert_eq!(r[0]["transaction"], "m0");
     assert_eq!(r[1]["transaction"], "m1");
     let r = http.get(&format!("/janus/{sid}?maxev=2")).json();
-    assert_eq!(r.as_array().unwrap().len(), 1, "an array even for one event: {r}");
+    assert_eq!(
+        r.as_array().unwrap().len(),
+        1,
+        "an array even for one event: {r}"
+    );
     assert_eq!(r[0]["transaction"], "m2");
     assert_eq!(r[0]["plugindata"]["data"], json!({"result":"done"}));
 }
@@ -73,7 +88,10 @@ fn parked_poll_is_answered_by_an_event_from_another_connection() {
         (r.json(), t0.elapsed())
     });
     std::thread::sleep(Duration::from_millis(200));
-    http.call(&format!("/janus/{sid}/{hid}"), json!({"janus":"message","transaction":"m","body":{"request":"async"}}));
+    http.call(
+        &format!("/janus/{sid}/{hid}"),
+        json!({"janus":"message","transaction":"m","body":{"request":"async"}}),
+    );
     let (events, waited) = poller.join().unwrap();
     assert!(waited < Duration::from_secs(5));
     assert_eq!(
@@ -94,7 +112,9 @@ fn unknown_or_invalid_sessions_get_404_with_empty_body() {
     }
     // A session created over WebSocket is not known to the HTTP transport.
     let mut ws = Ws::connect(server.ports.ws.unwrap(), "janus-protocol");
-    let sid = ws.call(json!({"janus":"create","transaction":"c"}))["data"]["id"].as_u64().unwrap();
+    let sid = ws.call(json!({"janus":"create","transaction":"c"}))["data"]["id"]
+        .as_u64()
+        .unwrap();
     assert_eq!(http.get(&format!("/janus/{sid}")).status, 404);
 }
 
@@ -114,7 +134,10 @@ fn poll_credentials_come_from_the_query_string() {
     c.general.api_secret = Some("sekrit".into());
     let (server, _) = start(c);
     let mut http = Http::connect(server.ports.http.unwrap());
-    let sid = http.call("/janus", json!({"janus":"create","transaction":"c","apisecret":"sekrit"}))["data"]["id"]
+    let sid = http.call(
+        "/janus",
+        json!({"janus":"create","transaction":"c","apisecret":"sekrit"}),
+    )["data"]["id"]
         .as_u64()
         .unwrap();
     for q in ["", "?apisecret=wrong"] {
@@ -140,7 +163,10 @@ fn polls_keep_the_session_alive() {
         assert_eq!(r.status, 200);
         assert_eq!(r.json(), json!({"janus":"keepalive"}));
     }
-    let r = http.call(&format!("/janus/{sid}"), json!({"janus":"keepalive","transaction":"k"}));
+    let r = http.call(
+        &format!("/janus/{sid}"),
+        json!({"janus":"keepalive","transaction":"k"}),
+    );
     assert_eq!(r["janus"], "ack");
 }
 
@@ -157,19 +183,43 @@ fn paths_bodies_and_methods_follow_the_http_transport() {
     let r = http.post("/janus/info", &json!({"janus":"info","transaction":"x"}));
     assert_eq!((r.status, r.body.len()), (400, 0));
     // Path ids go into the request; a conflicting body id is 457 without transaction.
-    let r = http.call(&format!("/janus/{sid}"), json!({"janus":"keepalive","transaction":"k"}));
+    let r = http.call(
+        &format!("/janus/{sid}"),
+        json!({"janus":"keepalive","transaction":"k"}),
+    );
     assert_eq!(r, json!({"janus":"ack","session_id":sid,"transaction":"k"}));
-    let r = http.call(&format!("/janus/{sid}"), json!({"janus":"keepalive","transaction":"k","session_id":sid + 1}));
-    assert_eq!(r, json!({"janus":"error","error":{"code":457,"reason":"Conflicting session ID (payload and path)"}}));
+    let r = http.call(
+        &format!("/janus/{sid}"),
+        json!({"janus":"keepalive","transaction":"k","session_id":sid + 1}),
+    );
+    assert_eq!(
+        r,
+        json!({"janus":"error","error":{"code":457,"reason":"Conflicting session ID (payload and path)"}})
+    );
     let hid = attach(&mut http, sid);
-    let r = http.call(&format!("/janus/{sid}/{hid}"), json!({"janus":"detach","transaction":"d","handle_id":1}));
-    assert_eq!(r, json!({"janus":"error","error":{"code":457,"reason":"Conflicting handle ID (payload and path)"}}));
+    let r = http.call(
+        &format!("/janus/{sid}/{hid}"),
+        json!({"janus":"detach","transaction":"d","handle_id":1}),
+    );
+    assert_eq!(
+        r,
+        json!({"janus":"error","error":{"code":457,"reason":"Conflicting handle ID (payload and path)"}})
+    );
     // Unsupported methods: a 450 error object.
     let r = http.request("PUT", "/janus", Some(b"{}"), &[]);
-    assert_eq!(r.json(), json!({"janus":"error","error":{"code":450,"reason":"Unsupported method PUT"}}));
+    assert_eq!(
+        r.json(),
+        json!({"janus":"error","error":{"code":450,"reason":"Unsupported method PUT"}})
+    );
     // sendBeacon-style destroy: text/plain body on the session path.
-    let r = http.call(&format!("/janus/{sid}"), json!({"janus":"destroy","transaction":"b"}));
-    assert_eq!(r, json!({"janus":"success","session_id":sid,"transaction":"b"}));
+    let r = http.call(
+        &format!("/janus/{sid}"),
+        json!({"janus":"destroy","transaction":"b"}),
+    );
+    assert_eq!(
+        r,
+        json!({"janus":"success","session_id":sid,"transaction":"b"})
+    );
     // POST with an empty body: the connection is closed without an answer.
     let mut other = Http::connect(port);
     other.send_raw(b"POST /janus HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
@@ -184,12 +234,19 @@ fn options_preflight_echoes_cors_request_headers() {
         "OPTIONS",
         "/janus/123",
         None,
-        &[("Origin", "http://example.com"), ("Access-Control-Request-Method", "POST"), ("Access-Control-Request-Headers", "content-type")],
+        &[
+            ("Origin", "http://example.com"),
+            ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "content-type"),
+        ],
     );
     assert_eq!((r.status, r.body.len()), (200, 0));
     assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"));
     assert_eq!(r.header("Access-Control-Allow-Methods"), Some("POST"));
-    assert_eq!(r.header("Access-Control-Allow-Headers"), Some("content-type"));
+    assert_eq!(
+        r.header("Access-Control-Allow-Headers"),
+        Some("content-type")
+    );
     assert_eq!(r.header("Access-Control-Max-Age"), Some("86400"));
 }
 
@@ -201,11 +258,24 @@ fn enforced_cors_refuses_other_origins() {
     let (server, _) = start(c);
     let mut http = Http::connect(server.ports.http.unwrap());
     let body = json!({"janus":"ping","transaction":"p"}).to_string();
-    let r = http.request("POST", "/janus", Some(body.as_bytes()), &[("Origin", "https://evil.example")]);
+    let r = http.request(
+        "POST",
+        "/janus",
+        Some(body.as_bytes()),
+        &[("Origin", "https://evil.example")],
+    );
     assert_eq!(r.status, 403);
-    let r = http.request("POST", "/janus", Some(body.as_bytes()), &[("Origin", "https://good.example")]);
+    let r = http.request(
+        "POST",
+        "/janus",
+        Some(body.as_bytes()),
+        &[("Origin", "https://good.example")],
+    );
     assert_eq!(r.json()["janus"], "pong");
-    assert_eq!(r.header("Access-Control-Allow-Origin"), Some("https://good.example"));
+    assert_eq!(
+        r.header("Access-Control-Allow-Origin"),
+        Some("https://good.example")
+    );
     assert_eq!(r.header("Access-Control-Allow-Credentials"), Some("true"));
     assert_eq!(r.header("Vary"), Some("Origin"));
 }
@@ -226,7 +296,13 @@ fn keep_alive_serves_pipelined_requests_and_http10_closes() {
     assert_eq!(http.read_response().unwrap().json()["transaction"], "1");
     assert_eq!(http.read_response().unwrap().json()["transaction"], "2");
     let mut old = Http::connect(port);
-    old.send_raw(format!("POST /janus HTTP/1.0\r\nContent-Length: {}\r\n\r\n{one}", one.len()).as_bytes());
+    old.send_raw(
+        format!(
+            "POST /janus HTTP/1.0\r\nContent-Length: {}\r\n\r\n{one}",
+            one.len()
+        )
+        .as_bytes(),
+    );
     let r = old.read_response().unwrap();
     assert_eq!(r.header("Connection"), Some("close"));
     assert!(old.read_response().is_none());

@@ -136,7 +136,10 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a custom reason.
     pub fn new(code: JanusCode, reason: impl Into<String>) -> Self {
-        Self { code, reason: reason.into() }
+        Self {
+            code,
+            reason: reason.into(),
+        }
     }
 
     /// An error with Janus's default reason for `code`.

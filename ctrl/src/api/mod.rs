@@ -9,4 +9,6 @@ pub(crate) mod response;
 pub(crate) mod validate;
 
 pub use error::{ApiError, JanusCode};
-pub use request::{ApiKind, Envelope, EnvelopeError, decode_envelope, parse_http_body, parse_ws_frame};
+pub use request::{
+    ApiKind, Envelope, EnvelopeError, decode_envelope, parse_http_body, parse_ws_frame,
+};

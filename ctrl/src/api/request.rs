@@ -62,11 +62,22 @@ pub fn decode_envelope(obj: &Map<String, Value>, kind: ApiKind) -> Result<Envelo
             ("janus", JType::Str, true),
             ("id", JType::PosInt, false),
         ],
-        ApiKind::Admin => &[("transaction", JType::Str, true), ("janus", JType::Str, true)],
+        ApiKind::Admin => &[
+            ("transaction", JType::Str, true),
+            ("janus", JType::Str, true),
+        ],
     };
     validate(obj, params, Texts::Plain).map_err(|error| EnvelopeError { session_id, error })?;
-    let verb = obj.get("janus").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let transaction = obj.get("transaction").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let verb = obj
+        .get("janus")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let transaction = obj
+        .get("transaction")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     Ok(Envelope {
         verb_lower: verb.to_ascii_lowercase(),
         verb,
@@ -85,7 +96,10 @@ pub fn decode_envelope(obj: &Map<String, Value>, kind: ApiKind) -> Result<Envelo
 pub fn parse_http_body(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(Value::Array(_)) => Err(ApiError::new(JanusCode::InvalidJsonObject, "JSON error: not an object")),
+        Ok(Value::Array(_)) => Err(ApiError::new(
+            JanusCode::InvalidJsonObject,
+            "JSON error: not an object",
+        )),
         Ok(_) => Err(ApiError::new(
             JanusCode::InvalidJson,
             "JSON error: on line 1: '[' or '{' expected near end of file",
@@ -168,14 +182,18 @@ mod tests {
 
     #[test]
     fn envelope_null_handle_is_absent_in_janus_api() {
-        let env =
-            decode_envelope(&obj(json!({"janus":"x","transaction":"t","handle_id":null})), ApiKind::Janus).unwrap();
+        let env = decode_envelope(
+            &obj(json!({"janus":"x","transaction":"t","handle_id":null})),
+            ApiKind::Janus,
+        )
+        .unwrap();
         assert!(!env.handle_present);
     }
 
     #[test]
     fn envelope_missing_transaction_keeps_session() {
-        let err = decode_envelope(&obj(json!({"janus":"x","session_id":7})), ApiKind::Janus).unwrap_err();
+        let err =
+            decode_envelope(&obj(json!({"janus":"x","session_id":7})), ApiKind::Janus).unwrap_err();
         assert_eq!(err.session_id, 7);
         assert_eq!(err.error.reason, "Missing mandatory element (transaction)");
     }
@@ -184,7 +202,10 @@ mod tests {
     fn envelope_checks_id_only_on_janus_api() {
         let o = obj(json!({"janus":"create","transaction":"t","id":"x"}));
         assert_eq!(
-            decode_envelope(&o, ApiKind::Janus).unwrap_err().error.reason,
+            decode_envelope(&o, ApiKind::Janus)
+                .unwrap_err()
+                .error
+                .reason,
             "Invalid element type (id should be a positive integer)"
         );
         assert!(decode_envelope(&o, ApiKind::Admin).is_ok());
@@ -192,11 +213,21 @@ mod tests {
 
     #[test]
     fn http_body_errors() {
-        assert_eq!(parse_http_body(b"[1]").unwrap_err().code, JanusCode::InvalidJsonObject);
+        assert_eq!(
+            parse_http_body(b"[1]").unwrap_err().code,
+            JanusCode::InvalidJsonObject
+        );
         let e = parse_http_body(b"{\"a\":").unwrap_err();
         assert_eq!(e.code, JanusCode::InvalidJson);
-        assert!(e.reason.starts_with("JSON error: on line 1: "), "{}", e.reason);
-        assert_eq!(parse_http_body(b"42").unwrap_err().code, JanusCode::InvalidJson);
+        assert!(
+            e.reason.starts_with("JSON error: on line 1: "),
+            "{}",
+            e.reason
+        );
+        assert_eq!(
+            parse_http_body(b"42").unwrap_err().code,
+            JanusCode::InvalidJson
+        );
     }
 
     #[test]
@@ -209,7 +240,12 @@ mod tests {
     fn ws_frame_fails_whole_on_one_error() {
         let e = parse_ws_frame(b"{\"a\":1}{\"b\":").unwrap_err();
         assert_eq!(e.code, JanusCode::InvalidJson);
-        assert!(e.reason.starts_with("Invalid Janus API request - <string>(1,"), "{}", e.reason);
+        assert!(
+            e.reason
+                .starts_with("Invalid Janus API request - <string>(1,"),
+            "{}",
+            e.reason
+        );
         assert!(parse_ws_frame(b"").is_err());
         assert!(parse_ws_frame(b"   ").is_err());
         assert!(parse_ws_frame(b"42").is_err());

@@ -5,7 +5,11 @@ use serde_json::{Map, Value};
 use super::error::ApiError;
 
 /// `janus_create_message`: `{"janus": kind, "session_id"?: s (if > 0), "transaction"?: t}`.
-pub(crate) fn message(kind: &str, session_id: u64, transaction: Option<&str>) -> Map<String, Value> {
+pub(crate) fn message(
+    kind: &str,
+    session_id: u64,
+    transaction: Option<&str>,
+) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("janus".into(), Value::from(kind));
     if session_id > 0 {
@@ -28,7 +32,12 @@ pub(crate) fn error(session_id: u64, transaction: Option<&str>, e: &ApiError) ->
 }
 
 /// A handle event skeleton: `janus`, `session_id`, `sender`, `opaque_id`?.
-pub(crate) fn handle_event(kind: &str, session_id: u64, handle_id: u64, opaque_id: Option<&str>) -> Map<String, Value> {
+pub(crate) fn handle_event(
+    kind: &str,
+    session_id: u64,
+    handle_id: u64,
+    opaque_id: Option<&str>,
+) -> Map<String, Value> {
     let mut m = message(kind, session_id, None);
     m.insert("sender".into(), Value::from(handle_id));
     if let Some(o) = opaque_id {

@@ -59,7 +59,11 @@ pub(crate) enum Texts {
 }
 
 /// Check `obj` against `params` in order; the first failure wins, as in Janus.
-pub(crate) fn validate(obj: &Map<String, Value>, params: &[Param], texts: Texts) -> Result<(), ApiError> {
+pub(crate) fn validate(
+    obj: &Map<String, Value>,
+    params: &[Param],
+    texts: Texts,
+) -> Result<(), ApiError> {
     for &(name, jtype, required) in params {
         match obj.get(name) {
             None => {
@@ -75,7 +79,9 @@ pub(crate) fn validate(obj: &Map<String, Value>, params: &[Param], texts: Texts)
                 let t = jtype.name();
                 let reason = match texts {
                     Texts::Plain => format!("Invalid element type ({name} should be {t})"),
-                    Texts::Jsep => format!("JSEP error: invalid element type ({name} should be {t})"),
+                    Texts::Jsep => {
+                        format!("JSEP error: invalid element type ({name} should be {t})")
+                    }
                 };
                 return Err(ApiError::new(JanusCode::InvalidElementType, reason));
             }
@@ -89,7 +95,10 @@ pub(crate) fn validate(obj: &Map<String, Value>, params: &[Param], texts: Texts)
 /// wrap, as the C cast does), anything else 0.
 pub(crate) fn id_value(v: Option<&Value>) -> u64 {
     match v {
-        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_i64().map(|i| i as u64)).unwrap_or(0),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .or_else(|| n.as_i64().map(|i| i as u64))
+            .unwrap_or(0),
         _ => 0,
     }
 }
@@ -115,8 +124,15 @@ mod tests {
     #[test]
     fn reports_first_missing_member() {
         let o = obj(json!({"janus": "x"}));
-        let e = validate(&o, &[("transaction", JType::Str, true), ("janus", JType::Str, true)], Texts::Plain)
-            .unwrap_err();
+        let e = validate(
+            &o,
+            &[
+                ("transaction", JType::Str, true),
+                ("janus", JType::Str, true),
+            ],
+            Texts::Plain,
+        )
+        .unwrap_err();
         assert_eq!(e.code, JanusCode::MissingMandatoryElement);
         assert_eq!(e.reason, "Missing mandatory element (transaction)");
     }
@@ -125,14 +141,20 @@ mod tests {
     fn null_counts_as_present_and_wrong_type() {
         let o = obj(json!({"opaque_id": null}));
         let e = validate(&o, &[("opaque_id", JType::Str, false)], Texts::Plain).unwrap_err();
-        assert_eq!(e.reason, "Invalid element type (opaque_id should be a string)");
+        assert_eq!(
+            e.reason,
+            "Invalid element type (opaque_id should be a string)"
+        );
     }
 
     #[test]
     fn negative_is_not_positive_integer() {
         let o = obj(json!({"id": -1}));
         let e = validate(&o, &[("id", JType::PosInt, false)], Texts::Plain).unwrap_err();
-        assert_eq!(e.reason, "Invalid element type (id should be a positive integer)");
+        assert_eq!(
+            e.reason,
+            "Invalid element type (id should be a positive integer)"
+        );
         let o = obj(json!({"id": 1.0}));
         assert!(validate(&o, &[("id", JType::PosInt, false)], Texts::Plain).is_err());
     }
@@ -140,7 +162,12 @@ mod tests {
     #[test]
     fn jsep_texts_have_prefix() {
         let o = obj(json!({"type": "offer"}));
-        let e = validate(&o, &[("type", JType::Str, true), ("sdp", JType::Str, true)], Texts::Jsep).unwrap_err();
+        let e = validate(
+            &o,
+            &[("type", JType::Str, true), ("sdp", JType::Str, true)],
+            Texts::Jsep,
+        )
+        .unwrap_err();
         assert_eq!(e.reason, "JSEP error: missing mandatory element (sdp)");
     }
 

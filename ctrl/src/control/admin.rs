@@ -52,7 +52,10 @@ impl ControlPlane {
         self.check_admin_secret(obj)?;
         let sid = SessionId(env.session_id);
         if !self.reg.sessions.contains_key(&sid) {
-            return Err(ApiError::new(JanusCode::SessionNotFound, format!("No such session {}", sid.0)));
+            return Err(ApiError::new(
+                JanusCode::SessionNotFound,
+                format!("No such session {}", sid.0),
+            ));
         }
         if env.handle_id == 0 {
             return self.admin_session(now, sid, obj, env);
@@ -88,29 +91,59 @@ impl ControlPlane {
             "set_log_level" => {
                 validate(obj, &[("level", JType::PosInt, true)], Texts::Plain)?;
                 let level = obj.get("level").and_then(Value::as_u64).unwrap_or(0);
-                let level = u8::try_from(level).ok().filter(|l| *l <= 7).ok_or_else(|| {
-                    ApiError::new(JanusCode::InvalidElementType, "Invalid element type (level should be between 0 and 7)")
-                })?;
+                let level = u8::try_from(level)
+                    .ok()
+                    .filter(|l| *l <= 7)
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            JanusCode::InvalidElementType,
+                            "Invalid element type (level should be between 0 and 7)",
+                        )
+                    })?;
                 self.status.log_level = level;
                 if let Some(hook) = self.log_hook.as_mut() {
                     hook(level);
                 }
                 Ok(with(tx, "level", level.into()))
             }
-            "set_locking_debug" => self.set_bool(obj, tx, "debug", "locking_debug", |s, v| s.locking_debug = v),
-            "set_refcount_debug" => self.set_bool(obj, tx, "debug", "refcount_debug", |s, v| s.refcount_debug = v),
-            "set_libnice_debug" => self.set_bool(obj, tx, "debug", "libnice_debug", |s, v| s.libnice_debug = v),
-            "set_log_timestamps" => {
-                self.set_bool(obj, tx, "timestamps", "log_timestamps", |s, v| s.log_timestamps = v)
-            }
-            "set_log_colors" => self.set_bool(obj, tx, "colors", "log_colors", |s, v| s.log_colors = v),
-            "set_nack_optimizations" => self.set_bool(obj, tx, "nack_optimizations", "nack-optimizations", |s, v| {
-                s.nack_optimizations = v;
+            "set_locking_debug" => self.set_bool(obj, tx, "debug", "locking_debug", |s, v| {
+                s.locking_debug = v
             }),
-            "accept_new_sessions" => self.set_bool(obj, tx, "accept", "accept", |s, v| s.accept_new_sessions = v),
-            "set_min_nack_queue" => self.set_uint(obj, tx, "min_nack_queue", |s, v| s.min_nack_queue = v),
-            "set_no_media_timer" => self.set_uint(obj, tx, "no_media_timer", |s, v| s.no_media_timer = v),
-            "set_slowlink_threshold" => self.set_uint(obj, tx, "slowlink_threshold", |s, v| s.slowlink_threshold = v),
+            "set_refcount_debug" => self.set_bool(obj, tx, "debug", "refcount_debug", |s, v| {
+                s.refcount_debug = v
+            }),
+            "set_libnice_debug" => self.set_bool(obj, tx, "debug", "libnice_debug", |s, v| {
+                s.libnice_debug = v
+            }),
+            "set_log_timestamps" => {
+                self.set_bool(obj, tx, "timestamps", "log_timestamps", |s, v| {
+                    s.log_timestamps = v
+                })
+            }
+            "set_log_colors" => {
+                self.set_bool(obj, tx, "colors", "log_colors", |s, v| s.log_colors = v)
+            }
+            "set_nack_optimizations" => self.set_bool(
+                obj,
+                tx,
+                "nack_optimizations",
+                "nack-optimizations",
+                |s, v| {
+                    s.nack_optimizations = v;
+                },
+            ),
+            "accept_new_sessions" => self.set_bool(obj, tx, "accept", "accept", |s, v| {
+                s.accept_new_sessions = v
+            }),
+            "set_min_nack_queue" => {
+                self.set_uint(obj, tx, "min_nack_queue", |s, v| s.min_nack_queue = v)
+            }
+            "set_no_media_timer" => {
+                self.set_uint(obj, tx, "no_media_timer", |s, v| s.no_media_timer = v)
+            }
+            "set_slowlink_threshold" => self.set_uint(obj, tx, "slowlink_threshold", |s, v| {
+                s.slowlink_threshold = v
+            }),
             "list_sessions" => {
                 let list: Vec<Value> = self.reg.sessions.keys().map(|s| s.0.into()).collect();
                 Ok(with(tx, "sessions", Value::Array(list)))
@@ -120,12 +153,23 @@ impl ControlPlane {
             "query_eventhandler" => self.query_named(obj, "handler", "Invalid event handler"),
             "query_logger" => self.query_named(obj, "logger", "Invalid logger"),
             "custom_event" => {
-                validate(obj, &[("schema", JType::Str, true), ("data", JType::Object, true)], Texts::Plain)?;
+                validate(
+                    obj,
+                    &[("schema", JType::Str, true), ("data", JType::Object, true)],
+                    Texts::Plain,
+                )?;
                 Ok(Value::Object(message("success", 0, Some(tx))))
             }
             "custom_logline" => {
-                validate(obj, &[("line", JType::Str, true), ("level", JType::PosInt, false)], Texts::Plain)?;
-                tracing::info!(line = str_member(obj, "line").unwrap_or_default(), "custom_logline");
+                validate(
+                    obj,
+                    &[("line", JType::Str, true), ("level", JType::PosInt, false)],
+                    Texts::Plain,
+                )?;
+                tracing::info!(
+                    line = str_member(obj, "line").unwrap_or_default(),
+                    "custom_logline"
+                );
                 Ok(Value::Object(message("success", 0, Some(tx))))
             }
             "loops_info" => Ok(with(tx, "loops", json!([]))),
@@ -136,7 +180,13 @@ impl ControlPlane {
         }
     }
 
-    fn admin_session(&mut self, now: Instant, sid: SessionId, obj: &Map<String, Value>, env: &Envelope) -> Reply {
+    fn admin_session(
+        &mut self,
+        now: Instant,
+        sid: SessionId,
+        obj: &Map<String, Value>,
+        env: &Envelope,
+    ) -> Reply {
         let tx = env.transaction.as_str();
         match env.verb_lower.as_str() {
             "destroy_session" => {
@@ -148,7 +198,8 @@ impl ControlPlane {
                 validate(obj, &[("timeout", JType::Int, true)], Texts::Plain)?;
                 let t = obj.get("timeout").and_then(Value::as_i64).unwrap_or(0);
                 if t < -1 {
-                    let reason = "Invalid element type (timeout should be a non-negative integer or -1)";
+                    let reason =
+                        "Invalid element type (timeout should be a non-negative integer or -1)";
                     return Err(ApiError::new(JanusCode::InvalidElementType, reason));
                 }
                 if let Some(s) = self.reg.sessions.get_mut(&sid) {
@@ -160,8 +211,12 @@ impl ControlPlane {
                 Ok(Value::Object(m))
             }
             "list_handles" => {
-                let list: Vec<Value> =
-                    self.reg.sessions.get(&sid).map(|s| s.handles.iter().map(|h| h.0.into()).collect()).unwrap_or_default();
+                let list: Vec<Value> = self
+                    .reg
+                    .sessions
+                    .get(&sid)
+                    .map(|s| s.handles.iter().map(|h| h.0.into()).collect())
+                    .unwrap_or_default();
                 let mut m = message("success", sid.0, Some(tx));
                 m.insert("handles".into(), Value::Array(list));
                 Ok(Value::Object(m))
@@ -189,17 +244,30 @@ impl ControlPlane {
                 Ok(Value::Object(message("success", sid.0, Some(tx))))
             }
             "start_pcap" | "start_text2pcap" => {
-                let params = [("folder", JType::Str, false), ("filename", JType::Str, false), ("truncate", JType::PosInt, false)];
+                let params = [
+                    ("folder", JType::Str, false),
+                    ("filename", JType::Str, false),
+                    ("truncate", JType::PosInt, false),
+                ];
                 validate(obj, &params, Texts::Plain)?;
                 // Packet capture needs the dataplane; not available yet.
                 let text = env.verb_lower == "start_text2pcap";
-                let reason = if text { "Error starting text2pcap dump" } else { "Error starting pcap dump" };
+                let reason = if text {
+                    "Error starting text2pcap dump"
+                } else {
+                    "Error starting pcap dump"
+                };
                 Err(ApiError::new(JanusCode::Unknown, reason))
             }
-            "stop_pcap" | "stop_text2pcap" => Err(ApiError::new(JanusCode::Unknown, "Capture not started")),
+            "stop_pcap" | "stop_text2pcap" => {
+                Err(ApiError::new(JanusCode::Unknown, "Capture not started"))
+            }
             "handle_info" => {
                 validate(obj, &[("plugin_only", JType::Bool, false)], Texts::Plain)?;
-                let plugin_only = obj.get("plugin_only").and_then(Value::as_bool).unwrap_or(false);
+                let plugin_only = obj
+                    .get("plugin_only")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
                 let info = self.handle_info(now, sid, hid, plugin_only);
                 let mut m = message("success", sid.0, Some(tx));
                 m.insert("handle_id".into(), hid.0.into());
@@ -258,9 +326,18 @@ impl ControlPlane {
     }
 
     fn message_plugin(&mut self, now: Instant, obj: &Map<String, Value>, tx: &str) -> Reply {
-        validate(obj, &[("plugin", JType::Str, true), ("request", JType::Object, false)], Texts::Plain)?;
+        validate(
+            obj,
+            &[
+                ("plugin", JType::Str, true),
+                ("request", JType::Object, false),
+            ],
+            Texts::Plain,
+        )?;
         let name = str_member(obj, "plugin").unwrap_or_default();
-        let plugin = self.plugin_index(name).ok_or_else(|| ApiError::new(JanusCode::PluginNotFound, "Invalid plugin"))?;
+        let plugin = self
+            .plugin_index(name)
+            .ok_or_else(|| ApiError::new(JanusCode::PluginNotFound, "Invalid plugin"))?;
         let request = obj.get("request").cloned().unwrap_or(Value::Null);
         let scoped = self.drive(now, plugin, PluginInput::AdminMessage { request });
         let response = scoped.into_iter().find_map(|o| match o {
@@ -269,25 +346,39 @@ impl ControlPlane {
         });
         match response {
             Some(r) => Ok(with(tx, "response", r)),
-            None => Err(ApiError::new(JanusCode::Unknown, "Plugin doesn't support Admin API messages")),
+            None => Err(ApiError::new(
+                JanusCode::Unknown,
+                "Plugin doesn't support Admin API messages",
+            )),
         }
     }
 
     /// `query_transport` / `query_eventhandler` / `query_logger`: nothing here answers queries.
     fn query_named(&self, obj: &Map<String, Value>, param: &'static str, invalid: &str) -> Reply {
-        validate(obj, &[(param, JType::Str, true), ("request", JType::Object, false)], Texts::Plain)?;
+        validate(
+            obj,
+            &[(param, JType::Str, true), ("request", JType::Object, false)],
+            Texts::Plain,
+        )?;
         let name = str_member(obj, param).unwrap_or_default();
-        let known = param == "transport" && (name == "janus.transport.http" || name == "janus.transport.websockets");
+        let known = param == "transport"
+            && (name == "janus.transport.http" || name == "janus.transport.websockets");
         if !known {
             return Err(ApiError::new(JanusCode::PluginNotFound, invalid));
         }
-        Err(ApiError::new(JanusCode::Unknown, "Transport plugin doesn't support queries"))
+        Err(ApiError::new(
+            JanusCode::Unknown,
+            "Transport plugin doesn't support queries",
+        ))
     }
 
     fn token_request(&mut self, obj: &Map<String, Value>, env: &Envelope) -> Reply {
         let tx = env.transaction.as_str();
         if !self.config.general.token_auth {
-            return Err(ApiError::new(JanusCode::Unknown, "Stored-Token based authentication disabled"));
+            return Err(ApiError::new(
+                JanusCode::Unknown,
+                "Stored-Token based authentication disabled",
+            ));
         }
         let verb = env.verb_lower.as_str();
         if verb == "list_tokens" {
@@ -307,10 +398,19 @@ impl ControlPlane {
             }
             return Ok(Value::Object(message("success", 0, Some(tx))));
         }
-        validate(obj, &[("token", JType::Str, true), ("plugins", JType::Array, false)], Texts::Plain)?;
+        validate(
+            obj,
+            &[
+                ("token", JType::Str, true),
+                ("plugins", JType::Array, false),
+            ],
+            Texts::Plain,
+        )?;
         let token = str_member(obj, "token").unwrap_or_default().to_owned();
-        let listed: Option<Vec<&str>> =
-            obj.get("plugins").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect());
+        let listed: Option<Vec<&str>> = obj
+            .get("plugins")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect());
         let all: Vec<&str> = self.plugins.iter().map(|p| p.info.package).collect();
         if verb == "add_token" {
             // Unknown names are skipped; no list means every plugin.
@@ -319,24 +419,38 @@ impl ControlPlane {
                 None => all.clone(),
             };
             self.tokens.add(&token, &plugins);
-            return Ok(with(tx, "data", json!({"plugins": self.tokens.plugins(&token)})));
+            return Ok(with(
+                tx,
+                "data",
+                json!({"plugins": self.tokens.plugins(&token)}),
+            ));
         }
         let list = listed.filter(|l| !l.is_empty()).ok_or_else(|| {
-            ApiError::new(JanusCode::InvalidElementType, "Invalid element type (plugins should be a non-empty array)")
+            ApiError::new(
+                JanusCode::InvalidElementType,
+                "Invalid element type (plugins should be a non-empty array)",
+            )
         })?;
         if list.iter().any(|p| !all.contains(p)) {
             let reason = "Invalid element type (some of the provided plugins are invalid)";
             return Err(ApiError::new(JanusCode::InvalidElementType, reason));
         }
         if !self.tokens.is_valid(&token) {
-            return Err(ApiError::new(JanusCode::TokenNotFound, format!("Token {token} not found")));
+            return Err(ApiError::new(
+                JanusCode::TokenNotFound,
+                format!("Token {token} not found"),
+            ));
         }
         if verb == "allow_token" {
             self.tokens.add(&token, &list);
         } else {
             self.tokens.disallow(&token, &list);
         }
-        Ok(with(tx, "data", json!({"plugins": self.tokens.plugins(&token)})))
+        Ok(with(
+            tx,
+            "data",
+            json!({"plugins": self.tokens.plugins(&token)}),
+        ))
     }
 }
 
@@ -348,5 +462,8 @@ fn with(tx: &str, key: &str, value: Value) -> Value {
 }
 
 fn unhandled(verb: &str) -> ApiError {
-    ApiError::new(JanusCode::InvalidRequestPath, format!("Unhandled request '{verb}' at this path"))
+    ApiError::new(
+        JanusCode::InvalidRequestPath,
+        format!("Unhandled request '{verb}' at this path"),
+    )
 }

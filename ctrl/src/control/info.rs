@@ -30,7 +30,10 @@ impl ControlPlane {
         put("log-to-stdout", true.into());
         put("log-to-file", false.into());
         put("data_channels", true.into());
-        put("accepting-new-sessions", self.status.accept_new_sessions.into());
+        put(
+            "accepting-new-sessions",
+            self.status.accept_new_sessions.into(),
+        );
         put("session-timeout", self.status.session_timeout.into());
         put("reclaim-session-timeout", g.reclaim_session_timeout.into());
         put("candidates-timeout", g.candidates_timeout.into());
@@ -96,14 +99,27 @@ impl ControlPlane {
     }
 
     /// The `info` object of Admin `handle_info`.
-    pub(super) fn handle_info(&mut self, now: Instant, sid: SessionId, hid: HandleId, plugin_only: bool) -> Value {
+    pub(super) fn handle_info(
+        &mut self,
+        now: Instant,
+        sid: SessionId,
+        hid: HandleId,
+        plugin_only: bool,
+    ) -> Value {
         let mut info = Map::new();
         let Some(s) = self.reg.sessions.get(&sid) else {
             return Value::Object(info);
         };
         info.insert("session_id".into(), sid.0.into());
-        info.insert("session_last_activity".into(), self.micros(s.last_activity).into());
-        let timeout = if s.timeout == -1 { self.status.session_timeout } else { u64::try_from(s.timeout).unwrap_or(0) };
+        info.insert(
+            "session_last_activity".into(),
+            self.micros(s.last_activity).into(),
+        );
+        let timeout = if s.timeout == -1 {
+            self.status.session_timeout
+        } else {
+            u64::try_from(s.timeout).unwrap_or(0)
+        };
         info.insert("session_timeout".into(), timeout.into());
         info.insert("session_transport".into(), s.owner.package().into());
         let Some(h) = self.reg.handles.get(&hid) else {
@@ -122,7 +138,11 @@ impl ControlPlane {
         info.insert("current_time".into(), self.micros(now).into());
         let package = self.plugins.get(plugin).map_or("", |p| p.info.package);
         info.insert("plugin".into(), package.into());
-        let scoped = self.drive(now, plugin, crate::plugin::PluginInput::QueryHandle { handle: hid });
+        let scoped = self.drive(
+            now,
+            plugin,
+            crate::plugin::PluginInput::QueryHandle { handle: hid },
+        );
         for o in scoped {
             if let crate::plugin::PluginOutput::HandleInfo { handle, info: pi } = o
                 && handle == hid

@@ -75,7 +75,10 @@ impl ControlPlane {
         }
         let sid = SessionId(env.session_id);
         let Some(session) = self.reg.sessions.get_mut(&sid) else {
-            return Err(ApiError::new(JanusCode::SessionNotFound, format!("No such session {}", sid.0)));
+            return Err(ApiError::new(
+                JanusCode::SessionNotFound,
+                format!("No such session {}", sid.0),
+            ));
         };
         session.last_activity = now;
         let handle = match env.handle_id {
@@ -105,10 +108,12 @@ impl ControlPlane {
             }
             ("message", Some(h)) => self.message(now, sid, h, obj, tx),
             ("trickle", Some(h)) => self.trickle(now, sid, h, obj, tx),
-            ("attach" | "destroy", Some(_)) | ("detach" | "hangup" | "message" | "trickle", None) => {
-                Err(unhandled(&env.verb))
-            }
-            _ => Err(ApiError::new(JanusCode::UnknownRequest, format!("Unknown request '{}'", env.verb))),
+            ("attach" | "destroy", Some(_))
+            | ("detach" | "hangup" | "message" | "trickle", None) => Err(unhandled(&env.verb)),
+            _ => Err(ApiError::new(
+                JanusCode::UnknownRequest,
+                format!("Unknown request '{}'", env.verb),
+            )),
         }
     }
 
@@ -119,13 +124,21 @@ impl ControlPlane {
             return true;
         }
         let secret_ok = g.api_secret.as_deref().is_some_and(|s| {
-            str_member(obj, "apisecret").is_some_and(|given| constant_time_eq(given.as_bytes(), s.as_bytes()))
+            str_member(obj, "apisecret")
+                .is_some_and(|given| constant_time_eq(given.as_bytes(), s.as_bytes()))
         });
-        let token_ok = g.token_auth && str_member(obj, "token").is_some_and(|t| self.tokens.is_valid(t));
+        let token_ok =
+            g.token_auth && str_member(obj, "token").is_some_and(|t| self.tokens.is_valid(t));
         secret_ok || token_ok
     }
 
-    fn create(&mut self, now: Instant, from: Transport, obj: &Map<String, Value>, tx: &str) -> Result<Value, ApiError> {
+    fn create(
+        &mut self,
+        now: Instant,
+        from: Transport,
+        obj: &Map<String, Value>,
+        tx: &str,
+    ) -> Result<Value, ApiError> {
         if !self.status.accept_new_sessions {
             return Err(ApiError::plain(JanusCode::NotAcceptingSessions));
         }
@@ -142,10 +155,20 @@ impl ControlPlane {
         } else {
             self.reg.new_session_id()
         };
-        let session = Session { owner: from, last_activity: now, timeout: -1, transport_gone: false, handles: Vec::new() };
+        let session = Session {
+            owner: from,
+            last_activity: now,
+            timeout: -1,
+            transport_gone: false,
+            handles: Vec::new(),
+        };
         self.reg.sessions.insert(sid, session);
         self.metrics.sessions_created += 1;
-        tracing::debug!(session = sid.0, transport = from.package(), "session created");
+        tracing::debug!(
+            session = sid.0,
+            transport = from.package(),
+            "session created"
+        );
         let mut reply = message("success", 0, Some(tx));
         reply.insert("data".into(), id_data(sid.0));
         Ok(Value::Object(reply))
@@ -159,21 +182,42 @@ impl ControlPlane {
                 let old = s.owner;
                 s.owner = from;
                 s.transport_gone = false;
-                let over = Output::SessionOver { to: old, session: sid, reason: SessionOverReason::Claimed };
+                let over = Output::SessionOver {
+                    to: old,
+                    session: sid,
+                    reason: SessionOverReason::Claimed,
+                };
                 self.outputs.push_back(over);
             }
         }
         success(sid, tx)
     }
 
-    fn attach(&mut self, now: Instant, sid: SessionId, obj: &Map<String, Value>, tx: &str) -> Result<Value, ApiError> {
-        let params = [("plugin", JType::Str, true), ("opaque_id", JType::Str, false), ("loop_index", JType::PosInt, false)];
+    fn attach(
+        &mut self,
+        now: Instant,
+        sid: SessionId,
+        obj: &Map<String, Value>,
+        tx: &str,
+    ) -> Result<Value, ApiError> {
+        let params = [
+            ("plugin", JType::Str, true),
+            ("opaque_id", JType::Str, false),
+            ("loop_index", JType::PosInt, false),
+        ];
         validate(obj, &params, Texts::Plain)?;
         let name = str_member(obj, "plugin").unwrap_or_default();
         let Some(plugin) = self.plugin_index(name) else {
-            return Err(ApiError::new(JanusCode::PluginNotFound, format!("No such plugin '{name}'")));
+            return Err(ApiError::new(
+                JanusCode::PluginNotFound,
+                format!("No such plugin '{name}'"),
+            ));
         };
-        let token = if self.config.general.token_auth { str_member(obj, "token") } else { None };
+        let token = if self.config.general.token_auth {
+            str_member(obj, "token")
+        } else {
+            None
+        };
         if let Some(t) = token
             && !self.tokens.allows(t, name)
         {
@@ -191,7 +235,12 @@ impl ControlPlane {
             rtc: RtcState::default(),
         };
         self.reg.insert_handle(hid, handle);
-        let input = PluginInput::Attach { handle: hid, session: sid, opaque_id, token: token.map(str::to_owned) };
+        let input = PluginInput::Attach {
+            handle: hid,
+            session: sid,
+            opaque_id,
+            token: token.map(str::to_owned),
+        };
         let scoped = self.drive(now, plugin, input);
         let refused = scoped.iter().find_map(|o| match o {
             PluginOutput::AttachRefused { handle, code } if *handle == hid => Some(*code),
@@ -217,20 +266,37 @@ impl ControlPlane {
         tx: &str,
     ) -> Result<Value, ApiError> {
         validate(obj, &[("body", JType::Object, true)], Texts::Plain)?;
-        let body = obj.get("body").and_then(Value::as_object).cloned().unwrap_or_default();
+        let body = obj
+            .get("body")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         let jsep = match obj.get("jsep") {
             None => None,
             Some(j) => Some(self.process_remote_jsep(now, hid, j)?),
         };
-        let plugin = self.reg.handles.get(&hid).map(|h| h.plugin).ok_or_else(no_plugin)?;
-        let input = PluginInput::Message { handle: hid, transaction: tx.to_owned(), body, jsep };
+        let plugin = self
+            .reg
+            .handles
+            .get(&hid)
+            .map(|h| h.plugin)
+            .ok_or_else(no_plugin)?;
+        let input = PluginInput::Message {
+            handle: hid,
+            transaction: tx.to_owned(),
+            body,
+            jsep,
+        };
         let scoped = self.drive(now, plugin, input);
         let result = scoped.into_iter().find_map(|o| match o {
             PluginOutput::Reply { handle, result } if handle == hid => Some(result),
             _ => None,
         });
         match result {
-            None => Err(ApiError::new(JanusCode::PluginMessage, "Plugin didn't give a result")),
+            None => Err(ApiError::new(
+                JanusCode::PluginMessage,
+                "Plugin didn't give a result",
+            )),
             Some(MessageResult::Error(text)) => Err(ApiError::new(JanusCode::PluginMessage, text)),
             Some(MessageResult::Ack { hint }) => {
                 let mut reply = message("ack", sid.0, Some(tx));
@@ -250,9 +316,17 @@ impl ControlPlane {
     }
 
     /// The `jsep` checks of `message`, then the media engine; updates the handle's flags.
-    fn process_remote_jsep(&mut self, now: Instant, hid: HandleId, j: &Value) -> Result<Jsep, ApiError> {
+    fn process_remote_jsep(
+        &mut self,
+        now: Instant,
+        hid: HandleId,
+        j: &Value,
+    ) -> Result<Jsep, ApiError> {
         let Value::Object(jo) = j else {
-            return Err(ApiError::new(JanusCode::InvalidJsonObject, "Invalid jsep object"));
+            return Err(ApiError::new(
+                JanusCode::InvalidJsonObject,
+                "Invalid jsep object",
+            ));
         };
         let params = [
             ("type", JType::Str, true),
@@ -277,12 +351,17 @@ impl ControlPlane {
         let rtc = &self.reg.handles.get(&hid).ok_or_else(no_plugin)?.rtc;
         let renegotiation = rtc.negotiated;
         if kind == JsepType::Answer && !renegotiation && !rtc.has_pc {
-            return Err(ApiError::new(JanusCode::UnexpectedAnswer, "Unexpected ANSWER (did we offer?)"));
+            return Err(ApiError::new(
+                JanusCode::UnexpectedAnswer,
+                "Unexpected ANSWER (did we offer?)",
+            ));
         }
         let mut jsep = Jsep::new(kind, sdp);
         jsep.trickle = jo.get("trickle").and_then(Value::as_bool);
         jsep.e2ee = jo.get("e2ee").and_then(Value::as_bool).unwrap_or(false);
-        let for_plugin = self.media.handle_remote_jsep(now, hid, &jsep, renegotiation)?;
+        let for_plugin = self
+            .media
+            .handle_remote_jsep(now, hid, &jsep, renegotiation)?;
         if let Some(h) = self.reg.handles.get_mut(&hid) {
             apply_jsep_flags(&mut h.rtc, kind);
             h.rtc.trickle |= jsep.trickle.unwrap_or(true);
@@ -307,7 +386,10 @@ impl ControlPlane {
                 return Err(ApiError::new(JanusCode::MissingMandatoryElement, reason));
             }
             (Some(_), Some(_)) => {
-                return Err(ApiError::new(JanusCode::InvalidJson, "Can't have both candidate and candidates"));
+                return Err(ApiError::new(
+                    JanusCode::InvalidJson,
+                    "Can't have both candidate and candidates",
+                ));
             }
             _ => {}
         }
@@ -340,7 +422,10 @@ impl ControlPlane {
             }
         } else {
             let Some(Value::Array(list)) = candidates else {
-                return Err(ApiError::new(JanusCode::InvalidElementType, "candidates is not an array"));
+                return Err(ApiError::new(
+                    JanusCode::InvalidElementType,
+                    "candidates is not an array",
+                ));
             };
             for c in list {
                 match parse_candidate(c) {
@@ -354,7 +439,11 @@ impl ControlPlane {
             h.rtc.all_trickles = true;
         }
         self.media.handle_trickle(now, hid, &usable, completed);
-        let notice = PluginInput::Trickle { handle: hid, candidates: usable.len(), completed };
+        let notice = PluginInput::Trickle {
+            handle: hid,
+            candidates: usable.len(),
+            completed,
+        };
         self.drive(now, plugin, notice);
         Ok(Value::Object(message("ack", sid.0, Some(tx))))
     }
@@ -362,7 +451,11 @@ impl ControlPlane {
     /// Add `opaque_id` to a handle reply or event when `opaqueid_in_api` is on.
     pub(super) fn insert_opaque_id(&self, m: &mut Map<String, Value>, hid: HandleId) {
         if self.config.general.opaqueid_in_api
-            && let Some(o) = self.reg.handles.get(&hid).and_then(|h| h.opaque_id.as_deref())
+            && let Some(o) = self
+                .reg
+                .handles
+                .get(&hid)
+                .and_then(|h| h.opaque_id.as_deref())
         {
             m.insert("opaque_id".into(), o.into());
         }
@@ -415,7 +508,8 @@ fn parse_candidate(c: &Value) -> Result<Candidate, ApiError> {
     }
     let mline = c.get("sdpMLineIndex");
     if mline.is_some_and(|m| !m.is_u64()) {
-        let reason = "Trickle error: invalid element type (sdpMLineIndex should be a positive integer)";
+        let reason =
+            "Trickle error: invalid element type (sdpMLineIndex should be a positive integer)";
         return Err(ApiError::new(JanusCode::InvalidElementType, reason));
     }
     if mid.is_none() && mline.is_none() {
@@ -438,7 +532,10 @@ fn parse_candidate(c: &Value) -> Result<Candidate, ApiError> {
 }
 
 fn unhandled(verb: &str) -> ApiError {
-    ApiError::new(JanusCode::InvalidRequestPath, format!("Unhandled request '{verb}' at this path"))
+    ApiError::new(
+        JanusCode::InvalidRequestPath,
+        format!("Unhandled request '{verb}' at this path"),
+    )
 }
 
 fn no_plugin() -> ApiError {

@@ -219,7 +219,8 @@ impl ControlPlane {
     /// The Prometheus text for `/metrics`.
     pub fn render_metrics(&self) -> String {
         let pcs = self.reg.handles.values().filter(|h| h.rtc.has_pc).count();
-        self.metrics.render(self.reg.sessions.len(), self.reg.handles.len(), pcs)
+        self.metrics
+            .render(self.reg.sessions.len(), self.reg.handles.len(), pcs)
     }
 
     /// The configuration this control plane was built with.
@@ -260,7 +261,9 @@ impl ControlPlane {
         let secret_needed = self.config.general.api_secret.is_some();
         let token_needed = self.config.general.token_auth;
         if secret_needed || token_needed {
-            let secret_ok = secret_needed && apisecret.is_some() && apisecret == self.config.general.api_secret.as_deref();
+            let secret_ok = secret_needed
+                && apisecret.is_some()
+                && apisecret == self.config.general.api_secret.as_deref();
             let token_ok = token_needed && token.is_some_and(|t| self.tokens.is_valid(t));
             if !secret_ok && !token_ok {
                 return Err(LongPollRefusal::Forbidden);
@@ -268,7 +271,11 @@ impl ControlPlane {
         }
         self.metrics.count_request("keepalive");
         let sid = SessionId(session);
-        let s = self.reg.sessions.get_mut(&sid).ok_or(LongPollRefusal::NotFound)?;
+        let s = self
+            .reg
+            .sessions
+            .get_mut(&sid)
+            .ok_or(LongPollRefusal::NotFound)?;
         s.last_activity = now;
         if s.owner != Transport::Http {
             // The HTTP transport only knows sessions created or claimed over HTTP.
@@ -325,7 +332,11 @@ impl ControlPlane {
 
     /// The earliest instant [`handle_timeout`](Self::handle_timeout) must run.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let plugin = self.plugins.iter().filter_map(|p| p.plugin.poll_timeout()).min();
+        let plugin = self
+            .plugins
+            .iter()
+            .filter_map(|p| p.plugin.poll_timeout())
+            .min();
         Some(plugin.map_or(self.next_watchdog, |p| p.min(self.next_watchdog)))
     }
 
@@ -347,7 +358,11 @@ impl ControlPlane {
     fn emit(&mut self, session: SessionId, json: Map<String, Value>) {
         if let Some(s) = self.reg.sessions.get(&session) {
             self.metrics.events += 1;
-            self.outputs.push_back(Output::Event { to: s.owner, session, json: Value::Object(json) });
+            self.outputs.push_back(Output::Event {
+                to: s.owner,
+                session,
+                json: Value::Object(json),
+            });
         }
     }
 
@@ -369,9 +384,17 @@ impl ControlPlane {
         if reason == SessionOverReason::TimedOut {
             self.metrics.events += 1;
             let json = Value::Object(response::message("timeout", sid.0, None));
-            self.outputs.push_back(Output::Event { to: s.owner, session: sid, json });
+            self.outputs.push_back(Output::Event {
+                to: s.owner,
+                session: sid,
+                json,
+            });
         }
-        self.outputs.push_back(Output::SessionOver { to: s.owner, session: sid, reason });
+        self.outputs.push_back(Output::SessionOver {
+            to: s.owner,
+            session: sid,
+            reason,
+        });
         tracing::debug!(session = sid.0, ?reason, "session ended");
     }
 }

@@ -29,7 +29,12 @@ impl ControlPlane {
                 h.rtc.ready = true;
                 self.handle_event_json("webrtcup", sid, handle)
             }
-            PeerEvent::Media { mid, kind, substream, receiving } => {
+            PeerEvent::Media {
+                mid,
+                kind,
+                substream,
+                receiving,
+            } => {
                 let mut m = self.handle_event_json("media", sid, handle);
                 m.insert("mid".into(), mid.as_str().into());
                 m.insert("type".into(), kind.as_str().into());
@@ -42,7 +47,12 @@ impl ControlPlane {
                 }
                 m
             }
-            PeerEvent::SlowLink { mid, kind, uplink, lost } => {
+            PeerEvent::SlowLink {
+                mid,
+                kind,
+                uplink,
+                lost,
+            } => {
                 let mut m = self.handle_event_json("slowlink", sid, handle);
                 m.insert("mid".into(), mid.as_str().into());
                 m.insert("media".into(), kind.as_str().into());
@@ -56,7 +66,9 @@ impl ControlPlane {
             }
             PeerEvent::LocalCandidate { candidate } => {
                 let mut m = self.handle_event_json("trickle", sid, handle);
-                let c = candidate.clone().unwrap_or_else(|| serde_json::json!({"completed": true}));
+                let c = candidate
+                    .clone()
+                    .unwrap_or_else(|| serde_json::json!({"completed": true}));
                 m.insert("candidate".into(), c);
                 self.emit(sid, m);
                 return;
@@ -84,20 +96,31 @@ impl ControlPlane {
         rtc.got_answer = false;
         rtc.negotiated = false;
         let (sid, plugin) = (h.session, h.plugin);
-        self.media.handle_close(now, hid, CloseReason::Hangup(reason.clone()));
+        self.media
+            .handle_close(now, hid, CloseReason::Hangup(reason.clone()));
         let mut json = self.handle_event_json("hangup", sid, hid);
         json.insert("reason".into(), reason.as_str().into());
         self.emit(sid, json);
-        self.drive(now, plugin, PluginInput::Peer { handle: hid, event: PeerEvent::Hangup { reason } });
+        self.drive(
+            now,
+            plugin,
+            PluginInput::Peer {
+                handle: hid,
+                event: PeerEvent::Hangup { reason },
+            },
+        );
     }
 
     /// Remove a handle: close its PeerConnection without `hangup`, tell the plugin, and send
     /// `detached` when `notify` (detach, plugin `EndHandle`; not on session destroy).
     pub(super) fn teardown_handle(&mut self, now: Instant, hid: HandleId, notify: bool) {
-        let detached = notify.then(|| self.reg.handles.get(&hid).map(|h| h.session)).flatten().map(|sid| {
-            let json = self.handle_event_json("detached", sid, hid);
-            (sid, json)
-        });
+        let detached = notify
+            .then(|| self.reg.handles.get(&hid).map(|h| h.session))
+            .flatten()
+            .map(|sid| {
+                let json = self.handle_event_json("detached", sid, hid);
+                (sid, json)
+            });
         let Some(h) = self.reg.remove_handle(hid) else {
             return;
         };
@@ -113,7 +136,12 @@ impl ControlPlane {
 
     /// Feed one input to a plugin and drain it. Events, PeerConnection closes and handle ends
     /// are applied at once; the outputs that answer the input are returned.
-    pub(super) fn drive(&mut self, now: Instant, plugin: usize, input: PluginInput) -> Vec<PluginOutput> {
+    pub(super) fn drive(
+        &mut self,
+        now: Instant,
+        plugin: usize,
+        input: PluginInput,
+    ) -> Vec<PluginOutput> {
         let Some(slot) = self.plugins.get_mut(plugin) else {
             return Vec::new();
         };
@@ -125,7 +153,9 @@ impl ControlPlane {
         let mut scoped = Vec::new();
         for o in outputs {
             match o {
-                PluginOutput::Event { .. } | PluginOutput::ClosePeerConnection { .. } | PluginOutput::EndHandle { .. } => {
+                PluginOutput::Event { .. }
+                | PluginOutput::ClosePeerConnection { .. }
+                | PluginOutput::EndHandle { .. } => {
                     self.apply_plugin_output(now, plugin, o);
                 }
                 other => scoped.push(other),
@@ -137,7 +167,11 @@ impl ControlPlane {
     /// Tick plugins whose timer is due.
     pub(super) fn run_plugin_timers(&mut self, now: Instant) {
         for i in 0..self.plugins.len() {
-            if self.plugins[i].plugin.poll_timeout().is_some_and(|t| t <= now) {
+            if self.plugins[i]
+                .plugin
+                .poll_timeout()
+                .is_some_and(|t| t <= now)
+            {
                 self.drive(now, i, PluginInput::Timeout);
             }
         }
@@ -151,21 +185,34 @@ impl ControlPlane {
             _ => return,
         };
         let Some(h) = self.reg.handles.get(&handle).filter(|h| h.plugin == plugin) else {
-            tracing::debug!(handle = handle.0, "plugin output for a handle it does not own, dropped");
+            tracing::debug!(
+                handle = handle.0,
+                "plugin output for a handle it does not own, dropped"
+            );
             return;
         };
         let sid = h.session;
         match o {
-            PluginOutput::Event { transaction, data, jsep, .. } => {
+            PluginOutput::Event {
+                transaction,
+                data,
+                jsep,
+                ..
+            } => {
                 self.plugin_event(now, sid, handle, plugin, transaction, data, jsep);
             }
-            PluginOutput::ClosePeerConnection { .. } => self.webrtc_hangup(now, handle, HangupReason::ClosePc),
+            PluginOutput::ClosePeerConnection { .. } => {
+                self.webrtc_hangup(now, handle, HangupReason::ClosePc)
+            }
             PluginOutput::EndHandle { .. } => self.teardown_handle(now, handle, true),
             _ => {}
         }
     }
 
-    #[allow(clippy::too_many_arguments, reason = "one call site; the pieces of a Janus event")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call site; the pieces of a Janus event"
+    )]
     fn plugin_event(
         &mut self,
         now: Instant,
@@ -222,7 +269,10 @@ impl ControlPlane {
 
     fn handle_event_json(&self, kind: &str, sid: SessionId, hid: HandleId) -> Map<String, Value> {
         let opaque = if self.config.general.opaqueid_in_api {
-            self.reg.handles.get(&hid).and_then(|h| h.opaque_id.as_deref())
+            self.reg
+                .handles
+                .get(&hid)
+                .and_then(|h| h.opaque_id.as_deref())
         } else {
             None
         };

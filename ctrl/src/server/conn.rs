@@ -71,7 +71,13 @@ pub(super) struct HttpConn {
 
 impl HttpConn {
     pub(super) fn new(stream: Stream) -> Self {
-        Self { stream, rbuf: Vec::new(), wbuf: Vec::new(), parked: None, close_after_write: false }
+        Self {
+            stream,
+            rbuf: Vec::new(),
+            wbuf: Vec::new(),
+            parked: None,
+            close_after_write: false,
+        }
     }
 
     /// Read everything available (edge-triggered). Returns false on EOF or error.

@@ -63,13 +63,20 @@ impl HttpError {
 ///
 /// # Errors
 /// [`HttpError`] for input that can never become a valid request.
-pub(crate) fn parse_request(buf: &[u8], max_body: usize) -> Result<Option<(Request, usize)>, HttpError> {
+pub(crate) fn parse_request(
+    buf: &[u8],
+    max_body: usize,
+) -> Result<Option<(Request, usize)>, HttpError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let head_len = match req.parse(buf) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
-            return if buf.len() > MAX_HEAD { Err(HttpError::HeadTooLarge) } else { Ok(None) };
+            return if buf.len() > MAX_HEAD {
+                Err(HttpError::HeadTooLarge)
+            } else {
+                Ok(None)
+            };
         }
         Err(httparse::Error::TooManyHeaders) => return Err(HttpError::HeadTooLarge),
         Err(_) => return Err(HttpError::BadRequest),
@@ -92,7 +99,9 @@ pub(crate) fn parse_request(buf: &[u8], max_body: usize) -> Result<Option<(Reque
     let mut connection_upgrade = false;
     let mut upgrade_ws = false;
     for h in req.headers.iter() {
-        let value = std::str::from_utf8(h.value).map_err(|_| HttpError::BadRequest)?.trim();
+        let value = std::str::from_utf8(h.value)
+            .map_err(|_| HttpError::BadRequest)?
+            .trim();
         let name = h.name;
         if name.eq_ignore_ascii_case("content-length") {
             let n: usize = value.parse().map_err(|_| HttpError::BadRequest)?;
@@ -125,7 +134,12 @@ pub(crate) fn parse_request(buf: &[u8], max_body: usize) -> Result<Option<(Reque
         } else if name.eq_ignore_ascii_case("sec-websocket-version") {
             out.ws_version = Some(value.to_owned());
         } else if name.eq_ignore_ascii_case("sec-websocket-protocol") {
-            out.ws_protocols.extend(value.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()));
+            out.ws_protocols.extend(
+                value
+                    .split(',')
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty()),
+            );
         }
     }
     out.upgrade_websocket = upgrade_ws && connection_upgrade;
@@ -133,7 +147,9 @@ pub(crate) fn parse_request(buf: &[u8], max_body: usize) -> Result<Option<(Reque
     if body_len > max_body {
         return Err(HttpError::BodyTooLarge);
     }
-    let total = head_len.checked_add(body_len).ok_or(HttpError::BodyTooLarge)?;
+    let total = head_len
+        .checked_add(body_len)
+        .ok_or(HttpError::BodyTooLarge)?;
     let Some(body) = buf.get(head_len..total) else {
         return Ok(None);
     };
@@ -157,7 +173,9 @@ fn percent_decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);
@@ -177,7 +195,9 @@ fn percent_decode(s: &str) -> String {
 pub(crate) fn strtoull(s: &str) -> u64 {
     s.bytes()
         .take_while(u8::is_ascii_digit)
-        .fold(0u64, |acc, d| acc.saturating_mul(10).saturating_add(u64::from(d - b'0')))
+        .fold(0u64, |acc, d| {
+            acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+        })
 }
 
 /// `atoi`: optional sign and leading digits, 0 if none.
@@ -189,7 +209,9 @@ pub(crate) fn atoi(s: &str) -> i64 {
     let v = digits
         .bytes()
         .take_while(u8::is_ascii_digit)
-        .fold(0i64, |acc, d| acc.saturating_mul(10).saturating_add(i64::from(d - b'0')));
+        .fold(0i64, |acc, d| {
+            acc.saturating_mul(10).saturating_add(i64::from(d - b'0'))
+        });
     if neg { -v } else { v }
 }
 
@@ -211,16 +233,34 @@ pub(crate) struct Response {
 
 impl Response {
     pub(crate) fn empty(status: u16, reason: &'static str) -> Self {
-        Self { status, reason, content_type: None, location: None, body: Vec::new() }
+        Self {
+            status,
+            reason,
+            content_type: None,
+            location: None,
+            body: Vec::new(),
+        }
     }
 
     pub(crate) fn json(body: Vec<u8>) -> Self {
-        Self { status: 200, reason: "OK", content_type: Some("application/json"), location: None, body }
+        Self {
+            status: 200,
+            reason: "OK",
+            content_type: Some("application/json"),
+            location: None,
+            body,
+        }
     }
 }
 
 /// Serialize `resp` with Janus's CORS headers into `out`.
-pub(crate) fn write_response(out: &mut Vec<u8>, resp: &Response, req: Option<&Request>, cors: &Cors, keep_alive: bool) {
+pub(crate) fn write_response(
+    out: &mut Vec<u8>,
+    resp: &Response,
+    req: Option<&Request>,
+    cors: &Cors,
+    keep_alive: bool,
+) {
     let mut head = String::with_capacity(256);
     let _ = write!(head, "HTTP/1.1 {} {}\r\n", resp.status, resp.reason);
     if let Some(ct) = resp.content_type {
@@ -231,7 +271,10 @@ pub(crate) fn write_response(out: &mut Vec<u8>, resp: &Response, req: Option<&Re
     }
     match &cors.allow_origin {
         Some(o) => {
-            let _ = write!(head, "Access-Control-Allow-Origin: {o}\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n");
+            let _ = write!(
+                head,
+                "Access-Control-Allow-Origin: {o}\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n"
+            );
         }
         None => head.push_str("Access-Control-Allow-Origin: *\r\n"),
     }
@@ -245,7 +288,11 @@ pub(crate) fn write_response(out: &mut Vec<u8>, resp: &Response, req: Option<&Re
         }
     }
     let _ = write!(head, "Content-Length: {}\r\n", resp.body.len());
-    head.push_str(if keep_alive { "Connection: keep-alive\r\n\r\n" } else { "Connection: close\r\n\r\n" });
+    head.push_str(if keep_alive {
+        "Connection: keep-alive\r\n\r\n"
+    } else {
+        "Connection: close\r\n\r\n"
+    });
     out.extend_from_slice(head.as_bytes());
     out.extend_from_slice(&resp.body);
 }
@@ -277,14 +324,19 @@ mod tests {
         assert_eq!(parse_request(raw, 100), Ok(None));
         assert_eq!(parse_request(raw, 5), Err(HttpError::BodyTooLarge));
         assert_eq!(parse_request(b"GET / HTTP/1.1\r\nHost", 5), Ok(None));
-        assert_eq!(parse_request(b"\x00\x01 garbage\r\n\r\n", 5), Err(HttpError::BadRequest));
+        assert_eq!(
+            parse_request(b"\x00\x01 garbage\r\n\r\n", 5),
+            Err(HttpError::BadRequest)
+        );
         let chunked = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
         assert_eq!(parse_request(chunked, 5), Err(HttpError::NotImplemented));
     }
 
     #[test]
     fn http10_closes_by_default_and_upgrade_detected() {
-        let (r, _) = parse_request(b"GET / HTTP/1.0\r\n\r\n", 0).unwrap().unwrap();
+        let (r, _) = parse_request(b"GET / HTTP/1.0\r\n\r\n", 0)
+            .unwrap()
+            .unwrap();
         assert!(!r.keep_alive);
         let raw = b"GET / HTTP/1.1\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Protocol: a, janus-protocol\r\n\r\n";
         let (r, _) = parse_request(raw, 0).unwrap().unwrap();
@@ -301,7 +353,10 @@ mod tests {
 
     #[test]
     fn query_and_number_helpers() {
-        assert_eq!(query_param("rid=1&maxev=10&apisecret=a%20b", "apisecret").as_deref(), Some("a b"));
+        assert_eq!(
+            query_param("rid=1&maxev=10&apisecret=a%20b", "apisecret").as_deref(),
+            Some("a b")
+        );
         assert_eq!(query_param("rid=1", "maxev"), None);
         assert_eq!(strtoull("123abc"), 123);
         assert_eq!(strtoull("abc"), 0);
@@ -313,7 +368,13 @@ mod tests {
     #[test]
     fn response_has_cors_and_length() {
         let mut out = Vec::new();
-        write_response(&mut out, &Response::json(b"{}".to_vec()), None, &Cors::default(), true);
+        write_response(
+            &mut out,
+            &Response::json(b"{}".to_vec()),
+            None,
+            &Cors::default(),
+            true,
+        );
         let s = String::from_utf8(out).unwrap();
         assert!(s.starts_with("HTTP/1.1 200 OK\r\n"));
         assert!(s.contains("Access-Control-Allow-Origin: *\r\n"));

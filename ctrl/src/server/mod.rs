@@ -116,8 +116,14 @@ impl Server {
     pub fn bind(config: &Config) -> Result<Self, CtrlError> {
         config.validate()?;
         let poll = Poll::new().map_err(|e| io_err("creating the poll", e))?;
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(|e| io_err("creating the waker", e))?);
-        let tls = if config.http.https || config.websockets.wss { Some(tls_acceptor(config)?) } else { None };
+        let waker = Arc::new(
+            Waker::new(poll.registry(), WAKER).map_err(|e| io_err("creating the waker", e))?,
+        );
+        let tls = if config.http.https || config.websockets.wss {
+            Some(tls_acceptor(config)?)
+        } else {
+            None
+        };
         let mut server = Self {
             poll,
             listeners: Vec::new(),
@@ -135,7 +141,9 @@ impl Server {
             to_resume: Vec::new(),
             settings: Settings {
                 json: config.general.json,
-                cors: http::Cors { allow_origin: config.http.allow_origin.clone() },
+                cors: http::Cors {
+                    allow_origin: config.http.allow_origin.clone(),
+                },
                 enforce_cors: config.http.enforce_cors,
                 janus_base: config.http.base_path.clone(),
                 admin_base: config.admin.base_path.clone(),
@@ -151,9 +159,17 @@ impl Server {
     }
 
     fn bind_listeners(&mut self, c: &Config) -> Result<(), CtrlError> {
-        let janus = |http, ws, tls| Role { api: ApiKind::Janus, http, ws, tls };
+        let janus = |http, ws, tls| Role {
+            api: ApiKind::Janus,
+            http,
+            ws,
+            tls,
+        };
         if c.http.enabled {
-            self.ports.http = Some(self.listen(SocketAddr::new(c.http.ip, c.http.port), janus(true, false, false))?);
+            self.ports.http = Some(self.listen(
+                SocketAddr::new(c.http.ip, c.http.port),
+                janus(true, false, false),
+            )?);
         }
         if c.http.https {
             let addr = SocketAddr::new(c.http.ip, c.http.secure_port);
@@ -168,7 +184,12 @@ impl Server {
             self.ports.wss = Some(self.listen(addr, janus(false, true, true))?);
         }
         if c.admin.enabled {
-            let role = Role { api: ApiKind::Admin, http: true, ws: true, tls: false };
+            let role = Role {
+                api: ApiKind::Admin,
+                http: true,
+                ws: true,
+                tls: false,
+            };
             self.ports.admin = Some(self.listen(SocketAddr::new(c.admin.ip, c.admin.port), role)?);
         }
         tracing::info!(ports = ?self.ports, "control plane listening");
@@ -176,13 +197,17 @@ impl Server {
     }
 
     fn listen(&mut self, addr: SocketAddr, role: Role) -> Result<u16, CtrlError> {
-        let mut socket = TcpListener::bind(addr).map_err(|e| io_err(&format!("binding {addr}"), e))?;
+        let mut socket =
+            TcpListener::bind(addr).map_err(|e| io_err(&format!("binding {addr}"), e))?;
         let token = Token(FIRST_LISTENER + self.listeners.len());
         self.poll
             .registry()
             .register(&mut socket, token, Interest::READABLE)
             .map_err(|e| io_err("registering a listener", e))?;
-        let port = socket.local_addr().map_err(|e| io_err("reading the bound port", e))?.port();
+        let port = socket
+            .local_addr()
+            .map_err(|e| io_err("reading the bound port", e))?
+            .port();
         self.listeners.push(Listener { socket, role });
         Ok(port)
     }
@@ -199,7 +224,10 @@ impl Server {
 
     /// A handle that stops the loop from another thread.
     pub fn handle(&self) -> ServerHandle {
-        ServerHandle { waker: Arc::clone(&self.waker), stop: Arc::clone(&self.stop) }
+        ServerHandle {
+            waker: Arc::clone(&self.waker),
+            stop: Arc::clone(&self.stop),
+        }
     }
 
     /// Exit the loop on SIGINT or SIGTERM (signal-hook's self-pipe, registered with the poll).
@@ -208,8 +236,8 @@ impl Server {
     /// [`CtrlError::Io`] if the handlers cannot be installed.
     pub fn stop_on_signals(&mut self) -> Result<(), CtrlError> {
         use signal_hook::consts::{SIGINT, SIGTERM};
-        let mut signals =
-            signal_hook_mio::v1_0::Signals::new([SIGINT, SIGTERM]).map_err(|e| io_err("installing signal handlers", e))?;
+        let mut signals = signal_hook_mio::v1_0::Signals::new([SIGINT, SIGTERM])
+            .map_err(|e| io_err("installing signal handlers", e))?;
         self.poll
             .registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)
@@ -307,7 +335,11 @@ impl Server {
             let token = Token(self.next_token);
             self.next_token += 1;
             let _ = stream.set_nodelay(true);
-            if let Err(e) = self.poll.registry().register(&mut stream, token, Interest::READABLE | Interest::WRITABLE) {
+            if let Err(e) = self.poll.registry().register(
+                &mut stream,
+                token,
+                Interest::READABLE | Interest::WRITABLE,
+            ) {
                 tracing::warn!(error = %e, "register failed");
                 continue;
             }
@@ -317,7 +349,14 @@ impl Server {
             if matches!(state, State::Http(_)) {
                 self.cp.metrics_mut().http_connections += 1;
             }
-            self.conns.insert(token, Conn { role, state, timer_gen: 0 });
+            self.conns.insert(
+                token,
+                Conn {
+                    role,
+                    state,
+                    timer_gen: 0,
+                },
+            );
             self.set_deadline(token, now + self.settings.idle);
             self.service(now, token);
         }
@@ -368,7 +407,8 @@ impl Server {
     fn close(&mut self, now: Instant, token: Token, conn: Conn) {
         match conn.state {
             State::Http(h) => {
-                self.cp.metrics_mut().http_connections = self.cp.metrics_mut().http_connections.saturating_sub(1);
+                self.cp.metrics_mut().http_connections =
+                    self.cp.metrics_mut().http_connections.saturating_sub(1);
                 if let Some(p) = h.parked
                     && let Some(q) = self.http_sessions.get_mut(&p.session)
                 {
@@ -378,7 +418,8 @@ impl Server {
             State::Ws(_) => {
                 let m = self.cp.metrics_mut();
                 m.ws_connections = m.ws_connections.saturating_sub(1);
-                self.cp.handle_transport_closed(now, Transport::Ws(ConnId(token.0 as u64)));
+                self.cp
+                    .handle_transport_closed(now, Transport::Ws(ConnId(token.0 as u64)));
             }
             State::TlsHandshake(_) | State::Closed => {}
         }
@@ -418,27 +459,48 @@ impl Server {
     fn drain_outputs(&mut self, now: Instant) {
         while let Some(out) = self.cp.poll_output() {
             match out {
-                Output::Event { to: Transport::Ws(id), json, .. } => {
+                Output::Event {
+                    to: Transport::Ws(id),
+                    json,
+                    ..
+                } => {
                     let token = Token(usize::try_from(id.0).unwrap_or(usize::MAX));
-                    if let Some(Conn { state: State::Ws(ws), .. }) = self.conns.get_mut(&token)
+                    if let Some(Conn {
+                        state: State::Ws(ws),
+                        ..
+                    }) = self.conns.get_mut(&token)
                         && !ws::send_json(ws, &json, self.settings.json)
                     {
                         self.to_close.push(token);
                     }
                 }
-                Output::Event { to: Transport::Http, session, json } => {
+                Output::Event {
+                    to: Transport::Http,
+                    session,
+                    json,
+                } => {
                     let q = self.http_sessions.entry(session).or_default();
                     if q.events.len() >= MAX_QUEUED_EVENTS {
                         q.events.pop_front();
-                        tracing::warn!(session = session.0, "HTTP event queue full, oldest event dropped");
+                        tracing::warn!(
+                            session = session.0,
+                            "HTTP event queue full, oldest event dropped"
+                        );
                     }
                     q.events.push_back(json);
                     self.feed_polls(now, session);
                 }
-                Output::SessionOver { to: Transport::Http, session, reason } => {
+                Output::SessionOver {
+                    to: Transport::Http,
+                    session,
+                    reason,
+                } => {
                     self.http_session_over(now, session, reason);
                 }
-                Output::SessionOver { to: Transport::Ws(_), .. } => {}
+                Output::SessionOver {
+                    to: Transport::Ws(_),
+                    ..
+                } => {}
             }
         }
     }
@@ -475,7 +537,11 @@ impl Server {
 
     /// Answer the parked long poll on `token` with queued events, or `keepalive`.
     fn answer_poll(&mut self, now: Instant, token: Token, keepalive: bool) {
-        let Some(Conn { state: State::Http(h), .. }) = self.conns.get_mut(&token) else {
+        let Some(Conn {
+            state: State::Http(h),
+            ..
+        }) = self.conns.get_mut(&token)
+        else {
             return;
         };
         let Some(p) = h.parked.take() else {
@@ -495,7 +561,11 @@ impl Server {
         if events.is_empty() {
             events.push(serde_json::json!({"janus": "keepalive"}));
         }
-        let body = if p.max_ev == 1 { events.swap_remove(0) } else { Value::Array(events) };
+        let body = if p.max_ev == 1 {
+            events.swap_remove(0)
+        } else {
+            Value::Array(events)
+        };
         let resp = http::Response::json(to_bytes(&body, self.settings.json));
         http::write_response(&mut h.wbuf, &resp, None, &self.settings.cors, true);
         if !h.flush() {
@@ -524,7 +594,10 @@ pub(crate) fn to_bytes(v: &Value, style: JsonStyle) -> Vec<u8> {
 }
 
 fn io_err(what: &str, source: std::io::Error) -> CtrlError {
-    CtrlError::Io { what: what.to_owned(), source }
+    CtrlError::Io {
+        what: what.to_owned(),
+        source,
+    }
 }
 
 fn tls_acceptor(c: &Config) -> Result<SslAcceptor, CtrlError> {
@@ -532,17 +605,23 @@ fn tls_acceptor(c: &Config) -> Result<SslAcceptor, CtrlError> {
     use openssl::ssl::{SslFiletype, SslMethod};
     let tls = |e: &dyn std::fmt::Display| CtrlError::Tls(e.to_string());
     let (Some(cert), Some(key)) = (&c.certificates.cert_pem, &c.certificates.cert_key) else {
-        return Err(CtrlError::Tls("certificates.cert_pem and cert_key are required".into()));
+        return Err(CtrlError::Tls(
+            "certificates.cert_pem and cert_key are required".into(),
+        ));
     };
     let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).map_err(|e| tls(&e))?;
-    b.set_certificate_chain_file(cert).map_err(|e| tls(&format!("{}: {e}", cert.display())))?;
+    b.set_certificate_chain_file(cert)
+        .map_err(|e| tls(&format!("{}: {e}", cert.display())))?;
     match &c.certificates.cert_pwd {
         Some(pwd) => {
             let pem = std::fs::read(key).map_err(|e| tls(&format!("{}: {e}", key.display())))?;
-            let pkey = PKey::private_key_from_pem_passphrase(&pem, pwd.as_bytes()).map_err(|e| tls(&e))?;
+            let pkey =
+                PKey::private_key_from_pem_passphrase(&pem, pwd.as_bytes()).map_err(|e| tls(&e))?;
             b.set_private_key(&pkey).map_err(|e| tls(&e))?;
         }
-        None => b.set_private_key_file(key, SslFiletype::PEM).map_err(|e| tls(&format!("{}: {e}", key.display())))?,
+        None => b
+            .set_private_key_file(key, SslFiletype::PEM)
+            .map_err(|e| tls(&format!("{}: {e}", key.display())))?,
     }
     b.check_private_key().map_err(|e| tls(&e))?;
     Ok(b.build())
@@ -583,7 +662,11 @@ impl RunningServer {
             })
             .map_err(|e| io_err("spawning the control thread", e))?;
         match rx.recv() {
-            Ok(Ok((ports, handle))) => Ok(Self { ports, handle, thread: Some(thread) }),
+            Ok(Ok((ports, handle))) => Ok(Self {
+                ports,
+                handle,
+                thread: Some(thread),
+            }),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(CtrlError::Thread("the control thread died during setup")),
         }

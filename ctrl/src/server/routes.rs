@@ -24,7 +24,13 @@ enum Action {
 
 impl Server {
     /// Read, answer every complete request, write. Returns false to close the connection.
-    pub(super) fn service_http(&mut self, now: Instant, token: Token, conn: &mut Conn, mut h: HttpConn) -> bool {
+    pub(super) fn service_http(
+        &mut self,
+        now: Instant,
+        token: Token,
+        conn: &mut Conn,
+        mut h: HttpConn,
+    ) -> bool {
         let cap = self.settings.max_body + http::MAX_HEAD + 64 * 1024;
         let alive = h.fill(cap);
         let mut answered = false;
@@ -49,12 +55,22 @@ impl Server {
             }
             match self.route(now, conn.role.api, &req) {
                 Action::Respond(resp) => {
-                    http::write_response(&mut h.wbuf, &resp, Some(&req), &self.settings.cors, req.keep_alive);
+                    http::write_response(
+                        &mut h.wbuf,
+                        &resp,
+                        Some(&req),
+                        &self.settings.cors,
+                        req.keep_alive,
+                    );
                     h.close_after_write |= !req.keep_alive;
                     answered = true;
                 }
                 Action::Park(p) => {
-                    self.http_sessions.entry(p.session).or_default().polls.push(token);
+                    self.http_sessions
+                        .entry(p.session)
+                        .or_default()
+                        .polls
+                        .push(token);
                     h.parked = Some(p);
                     self.arm(token, conn, now + self.settings.long_poll);
                 }
@@ -75,12 +91,19 @@ impl Server {
     /// Set a connection's deadline while it is out of the map.
     pub(super) fn arm(&mut self, token: Token, conn: &mut Conn, at: Instant) {
         conn.timer_gen += 1;
-        self.timers.push(std::cmp::Reverse((at, token.0, conn.timer_gen)));
+        self.timers
+            .push(std::cmp::Reverse((at, token.0, conn.timer_gen)));
     }
 
     fn reject(&mut self, h: &mut HttpConn, e: HttpError) {
         let (status, reason) = e.status();
-        http::write_response(&mut h.wbuf, &Response::empty(status, reason), None, &self.settings.cors, false);
+        http::write_response(
+            &mut h.wbuf,
+            &Response::empty(status, reason),
+            None,
+            &self.settings.cors,
+            false,
+        );
         h.close_after_write = true;
         self.cp.metrics_mut().connections_dropped += 1;
     }
@@ -93,7 +116,10 @@ impl Server {
             return Action::Respond(r);
         }
         if !(is("GET") || is("POST") || is("OPTIONS")) {
-            let e = ApiError::new(JanusCode::TransportSpecific, format!("Unsupported method {}", req.method));
+            let e = ApiError::new(
+                JanusCode::TransportSpecific,
+                format!("Unsupported method {}", req.method),
+            );
             return self.json(&response::error(0, None, &e));
         }
         if self.settings.enforce_cors && !self.origin_allowed(req) {
@@ -117,7 +143,9 @@ impl Server {
         }
         if is("GET") {
             return match api {
-                ApiKind::Janus => self.long_poll(now, req, session.as_deref(), handle.as_deref(), &base),
+                ApiKind::Janus => {
+                    self.long_poll(now, req, session.as_deref(), handle.as_deref(), &base)
+                }
                 ApiKind::Admin => {
                     let e = ApiError::new(JanusCode::InvalidJson, "Request payload missing");
                     self.json(&response::error(0, None, &e))
@@ -132,7 +160,9 @@ impl Server {
             return self.json(&response::error(0, None, &e));
         }
         let reply = match api {
-            ApiKind::Janus => self.cp.handle_request(now, Transport::Http, Value::Object(obj)),
+            ApiKind::Janus => self
+                .cp
+                .handle_request(now, Transport::Http, Value::Object(obj)),
             ApiKind::Admin => self.cp.handle_admin_request(now, Value::Object(obj)),
         };
         self.json(&reply)
@@ -156,7 +186,10 @@ impl Server {
             return match api {
                 ApiKind::Janus => Action::Respond(Response::empty(400, "Bad Request")),
                 ApiKind::Admin => {
-                    let e = ApiError::new(JanusCode::TransportSpecific, "Use GET for the info endpoint");
+                    let e = ApiError::new(
+                        JanusCode::TransportSpecific,
+                        "Use GET for the info endpoint",
+                    );
                     self.json(&response::error(0, None, &e))
                 }
             };
@@ -185,7 +218,9 @@ impl Server {
         }
         let secret = query_param(&req.query, "apisecret");
         let token = query_param(&req.query, "token");
-        let result = self.cp.handle_long_poll(now, sid, secret.as_deref(), token.as_deref());
+        let result = self
+            .cp
+            .handle_long_poll(now, sid, secret.as_deref(), token.as_deref());
         if result == Err(LongPollRefusal::Forbidden) {
             return Action::Respond(Response::empty(403, "Forbidden"));
         }
@@ -197,11 +232,16 @@ impl Server {
         let Ok(sid) = result else {
             return Action::Respond(Response::empty(404, "Not Found"));
         };
-        let max_ev = query_param(&req.query, "maxev").map_or(1, |m| atoi(&m)).max(1);
+        let max_ev = query_param(&req.query, "maxev")
+            .map_or(1, |m| atoi(&m))
+            .max(1);
         let max_ev = usize::try_from(max_ev).unwrap_or(1);
         match self.take_events(sid, max_ev) {
             Some(body) => self.json(&body),
-            None => Action::Park(Parked { session: sid, max_ev }),
+            None => Action::Park(Parked {
+                session: sid,
+                max_ev,
+            }),
         }
     }
 
@@ -224,11 +264,19 @@ fn split_path(path: &str, base: &str) -> Option<(Option<String>, Option<String>)
     if path == base {
         return Some((None, None));
     }
-    let rest = if base == "/" { path } else { path.strip_prefix(base)? };
+    let rest = if base == "/" {
+        path
+    } else {
+        path.strip_prefix(base)?
+    };
     let rest = rest.strip_prefix('/')?;
     let mut parts = rest.split('/');
     let session = parts.next().filter(|s| !s.is_empty()).map(str::to_owned);
-    let handle = session.as_ref().and(parts.next()).filter(|s| !s.is_empty()).map(str::to_owned);
+    let handle = session
+        .as_ref()
+        .and(parts.next())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
     if handle.is_some() && parts.next().is_some_and(|s| !s.is_empty()) {
         return None;
     }
@@ -236,8 +284,15 @@ fn split_path(path: &str, base: &str) -> Option<(Option<String>, Option<String>)
 }
 
 /// The HTTP transport puts the path ids into the request, refusing conflicts (457).
-fn merge_path_ids(obj: &mut Map<String, Value>, session: Option<&str>, handle: Option<&str>) -> Result<(), ApiError> {
-    for (key, path, what) in [("session_id", session, "session"), ("handle_id", handle, "handle")] {
+fn merge_path_ids(
+    obj: &mut Map<String, Value>,
+    session: Option<&str>,
+    handle: Option<&str>,
+) -> Result<(), ApiError> {
+    for (key, path, what) in [
+        ("session_id", session, "session"),
+        ("handle_id", handle, "handle"),
+    ] {
         let in_body = id_value(obj.get(key));
         let in_path = path.map_or(0, strtoull);
         if in_body != 0 && path.is_some() && in_path != in_body {
@@ -253,7 +308,9 @@ fn merge_path_ids(obj: &mut Map<String, Value>, session: Option<&str>, handle: O
 
 fn random_transaction() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    (0..11).map(|_| char::from(ALPHABET[rand::random_range(0..ALPHABET.len())])).collect()
+    (0..11)
+        .map(|_| char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]))
+        .collect()
 }
 
 #[cfg(test)]
@@ -266,8 +323,14 @@ mod tests {
     fn path_split_follows_janus() {
         assert_eq!(split_path("/janus", "/janus"), Some((None, None)));
         assert_eq!(split_path("/janus/", "/janus"), Some((None, None)));
-        assert_eq!(split_path("/janus/1", "/janus"), Some((Some("1".into()), None)));
-        assert_eq!(split_path("/janus/1/2", "/janus"), Some((Some("1".into()), Some("2".into()))));
+        assert_eq!(
+            split_path("/janus/1", "/janus"),
+            Some((Some("1".into()), None))
+        );
+        assert_eq!(
+            split_path("/janus/1/2", "/janus"),
+            Some((Some("1".into()), Some("2".into())))
+        );
         assert_eq!(split_path("/janus/1/2/3", "/janus"), None);
         assert_eq!(split_path("/janusx", "/janus"), None);
         assert_eq!(split_path("/other", "/janus"), None);

@@ -91,7 +91,10 @@ impl Server {
                 Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(tungstenite::Error::Capacity(_)) => {
                     self.cp.metrics_mut().connections_dropped += 1;
-                    let frame = CloseFrame { code: CloseCode::Size, reason: "message too big".into() };
+                    let frame = CloseFrame {
+                        code: CloseCode::Size,
+                        reason: "message too big".into(),
+                    };
                     let _ = ws.close(Some(frame));
                     alive = false;
                     break;
@@ -115,7 +118,14 @@ impl Server {
         alive
     }
 
-    fn ws_message(&mut self, now: Instant, from: Transport, api: ApiKind, ws: &mut WebSocket<Stream>, data: &[u8]) -> bool {
+    fn ws_message(
+        &mut self,
+        now: Instant,
+        from: Transport,
+        api: ApiKind,
+        ws: &mut WebSocket<Stream>,
+        data: &[u8],
+    ) -> bool {
         self.cp.metrics_mut().ws_messages += 1;
         let requests = match parse_ws_frame(data) {
             Ok(v) => v,

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use portunus_ctrl::config::Config;
-use portunus_ctrl::plugin::{Jsep, JsepType, MessageResult, Plugin, PluginInfo, PluginInput, PluginOutput};
+use portunus_ctrl::plugin::{
+    Jsep, JsepType, MessageResult, Plugin, PluginInfo, PluginInput, PluginOutput,
+};
 use portunus_ctrl::{ControlPlane, RunningServer};
 use serde_json::{Value, json};
 use tungstenite::client::IntoClientRequest;
@@ -33,14 +35,16 @@ pub fn start(config: Config) -> (RunningServer, Arc<Mutex<Vec<String>>>) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let plugin_log = Arc::clone(&log);
     let server = RunningServer::spawn(config, move |cp: &mut ControlPlane| {
-        cp.register_plugin(Box::new(TestPlugin::new(plugin_log))).expect("register");
+        cp.register_plugin(Box::new(TestPlugin::new(plugin_log)))
+            .expect("register");
     })
     .expect("server starts");
     (server, log)
 }
 
 /// A minimal SDP that passes the core's first checks.
-pub const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
+pub const SDP: &str =
+    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
 
 // ---------------------------------------------------------------------------------------------
 // HTTP client
@@ -55,11 +59,15 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("bad JSON {e}: {:?}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("bad JSON {e}: {:?}", String::from_utf8_lossy(&self.body)))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -74,7 +82,19 @@ impl Http {
         let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         s.set_nodelay(true).unwrap();
-        Self { reader: BufReader::new(s), port }
+        Self {
+            reader: BufReader::new(s),
+            port,
+        }
+    }
+
+    pub fn from_stream(s: TcpStream) -> Self {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let port = s.peer_addr().map(|a| a.port()).unwrap_or(0);
+        Self {
+            reader: BufReader::new(s),
+            port,
+        }
     }
 
     pub fn stream(&mut self) -> &mut TcpStream {
@@ -85,13 +105,22 @@ impl Http {
         self.reader.get_mut().write_all(bytes).expect("write");
     }
 
-    pub fn request(&mut self, method: &str, path: &str, body: Option<&[u8]>, extra: &[(&str, &str)]) -> HttpResponse {
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        extra: &[(&str, &str)],
+    ) -> HttpResponse {
         let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
         for (k, v) in extra {
             req.push_str(&format!("{k}: {v}\r\n"));
         }
         if let Some(b) = body {
-            req.push_str(&format!("Content-Type: text/plain\r\nContent-Length: {}\r\n", b.len()));
+            req.push_str(&format!(
+                "Content-Type: text/plain\r\nContent-Length: {}\r\n",
+                b.len()
+            ));
         }
         req.push_str("\r\n");
         let mut bytes = req.into_bytes();
@@ -142,14 +171,22 @@ impl Http {
             .unwrap_or(0);
         let mut body = vec![0; len];
         self.reader.read_exact(&mut body).ok()?;
-        Some(HttpResponse { status, headers, body })
+        Some(HttpResponse {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// True if the server closed the connection (EOF) within `within`.
     pub fn closed_within(&mut self, within: Duration) -> bool {
-        self.reader.get_mut().set_read_timeout(Some(within)).unwrap();
+        self.reader
+            .get_mut()
+            .set_read_timeout(Some(within))
+            .unwrap();
         let mut b = [0u8; 1];
-        matches!(self.reader.read(&mut b), Ok(0)) || matches!(self.reader.read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset)
+        matches!(self.reader.read(&mut b), Ok(0))
+            || matches!(self.reader.read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset)
     }
 }
 
@@ -168,16 +205,22 @@ impl Ws {
 
     pub fn try_connect(port: u16, protocol: Option<&str>) -> Result<Self, tungstenite::Error> {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         let mut req = format!("ws://127.0.0.1:{port}/").into_client_request()?;
         if let Some(p) = protocol {
-            req.headers_mut().insert("Sec-WebSocket-Protocol", p.parse().unwrap());
+            req.headers_mut()
+                .insert("Sec-WebSocket-Protocol", p.parse().unwrap());
         }
         let (ws, _resp) = tungstenite::client(req, stream).map_err(|e| match e {
             tungstenite::HandshakeError::Failure(e) => e,
             tungstenite::HandshakeError::Interrupted(_) => tungstenite::Error::ConnectionClosed,
         })?;
-        Ok(Self { ws, pending: VecDeque::new() })
+        Ok(Self {
+            ws,
+            pending: VecDeque::new(),
+        })
     }
 
     pub fn send_text(&mut self, text: &str) {
@@ -195,7 +238,9 @@ impl Ws {
     fn recv_frame(&mut self) -> Option<Value> {
         loop {
             match self.ws.read() {
-                Ok(Message::Text(t)) => return Some(serde_json::from_str(t.as_str()).expect("json frame")),
+                Ok(Message::Text(t)) => {
+                    return Some(serde_json::from_str(t.as_str()).expect("json frame"));
+                }
                 Ok(Message::Close(_)) | Err(_) => return None,
                 Ok(_) => {}
             }
@@ -224,7 +269,10 @@ impl Ws {
             match self.ws.read() {
                 Ok(Message::Close(_)) => return true,
                 Ok(_) => {}
-                Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {
+                Err(tungstenite::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                {
                     return false;
                 }
                 Err(_) => return true,
@@ -277,13 +325,22 @@ impl Api for WsApi {
 
     fn no_event(&mut self, _session: u64) {
         assert!(self.0.pending.is_empty(), "unexpected {:?}", self.0.pending);
-        self.0.ws.get_mut().set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        self.0
+            .ws
+            .get_mut()
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
         match self.0.ws.read() {
             Err(tungstenite::Error::Io(e))
-                if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {}
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
             other => panic!("unexpected frame {other:?}"),
         }
-        self.0.ws.get_mut().set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        self.0
+            .ws
+            .get_mut()
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
     }
 }
 
@@ -294,7 +351,8 @@ pub fn create_session(api: &mut dyn Api) -> u64 {
 }
 
 pub fn attach(api: &mut dyn Api, sid: u64) -> u64 {
-    let r = api.call(json!({"janus":"attach","transaction":"a","session_id":sid,"plugin":TEST_PLUGIN}));
+    let r =
+        api.call(json!({"janus":"attach","transaction":"a","session_id":sid,"plugin":TEST_PLUGIN}));
     assert_eq!(r["janus"], "success", "{r}");
     r["data"]["id"].as_u64().expect("handle id")
 }
@@ -318,7 +376,11 @@ pub struct TestPlugin {
 
 impl TestPlugin {
     pub fn new(log: Arc<Mutex<Vec<String>>>) -> Self {
-        Self { out: VecDeque::new(), log, messages: 0 }
+        Self {
+            out: VecDeque::new(),
+            log,
+            messages: 0,
+        }
     }
 
     fn record(&self, s: String) {
@@ -340,23 +402,42 @@ impl Plugin for TestPlugin {
 
     fn handle(&mut self, _now: Instant, input: PluginInput) {
         match input {
-            PluginInput::Attach { handle, opaque_id, .. } => {
+            PluginInput::Attach {
+                handle, opaque_id, ..
+            } => {
                 self.record(format!("attach {}", handle.0));
                 if opaque_id.as_deref() == Some("refuse") {
-                    self.out.push_back(PluginOutput::AttachRefused { handle, code: 42 });
+                    self.out
+                        .push_back(PluginOutput::AttachRefused { handle, code: 42 });
                 }
             }
-            PluginInput::Message { handle, transaction, body, jsep } => {
+            PluginInput::Message {
+                handle,
+                transaction,
+                body,
+                jsep,
+            } => {
                 self.messages += 1;
-                let req = body.get("request").and_then(Value::as_str).unwrap_or("").to_owned();
-                self.record(format!("message {} {req} jsep={}", handle.0, jsep.as_ref().map_or("none", |j| j.kind.as_str())));
+                let req = body
+                    .get("request")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
+                self.record(format!(
+                    "message {} {req} jsep={}",
+                    handle.0,
+                    jsep.as_ref().map_or("none", |j| j.kind.as_str())
+                ));
                 let ack = |hint: Option<&str>| PluginOutput::Reply {
                     handle,
-                    result: MessageResult::Ack { hint: hint.map(str::to_owned) },
+                    result: MessageResult::Ack {
+                        hint: hint.map(str::to_owned),
+                    },
                 };
                 if let Some(j) = jsep {
                     self.out.push_back(ack(None));
-                    let answer = (j.kind == JsepType::Offer).then(|| Jsep::new(JsepType::Answer, j.sdp.clone()));
+                    let answer = (j.kind == JsepType::Offer)
+                        .then(|| Jsep::new(JsepType::Answer, j.sdp.clone()));
                     self.out.push_back(PluginOutput::Event {
                         handle,
                         transaction: Some(transaction),
@@ -404,18 +485,27 @@ impl Plugin for TestPlugin {
                     }),
                 }
             }
-            PluginInput::Trickle { handle, candidates, completed } => {
+            PluginInput::Trickle {
+                handle,
+                candidates,
+                completed,
+            } => {
                 self.record(format!("trickle {} {candidates} {completed}", handle.0));
             }
-            PluginInput::Peer { handle, event } => self.record(format!("peer {} {event:?}", handle.0)),
+            PluginInput::Peer { handle, event } => {
+                self.record(format!("peer {} {event:?}", handle.0))
+            }
             PluginInput::Detach { handle } => self.record(format!("detach {}", handle.0)),
             PluginInput::QueryHandle { handle } => {
                 let mut info = serde_json::Map::new();
                 info.insert("messages".into(), self.messages.into());
-                self.out.push_back(PluginOutput::HandleInfo { handle, info });
+                self.out
+                    .push_back(PluginOutput::HandleInfo { handle, info });
             }
             PluginInput::AdminMessage { request } => {
-                self.out.push_back(PluginOutput::AdminReply { response: json!({"testecho": "success", "request": request}) });
+                self.out.push_back(PluginOutput::AdminReply {
+                    response: json!({"testecho": "success", "request": request}),
+                });
             }
             PluginInput::Timeout => {}
             other => self.record(format!("other {other:?}")),
