@@ -56,6 +56,12 @@ fn bench(c: &mut Criterion) {
         b.iter(|| StunMessage::parse(black_box(req)).unwrap().transaction_id())
     });
     let msg = StunMessage::parse(req).unwrap();
+    c.bench_function("verify MESSAGE-INTEGRITY only", |b| {
+        b.iter(|| black_box(&msg).verify_integrity_with(&key))
+    });
+    c.bench_function("verify FINGERPRINT only", |b| {
+        b.iter(|| black_box(&msg).verify_fingerprint())
+    });
     let mut out = [0u8; 128];
     c.bench_function("write success response", |b| {
         b.iter(|| {
