@@ -572,6 +572,39 @@ mod tests {
     }
 
     #[test]
+    fn extension_mut_restamps_element_data() {
+        let elems = [
+            ExtensionElement { id: 1, data: &[9] },
+            ExtensionElement {
+                id: 3,
+                data: &[0, 0],
+            },
+        ];
+        let h = RtpHeader {
+            extensions: Some(ExtensionBlock::auto(&elems).unwrap()),
+            ..RtpHeader::default()
+        };
+        let mut buf = [0u8; 32];
+        let n = write_rtp(&mut buf, &h, &[1, 2, 3], 0).unwrap();
+        let mut p = RtpPacketMut::parse(&mut buf[..n]).unwrap();
+        p.extension_mut(3).unwrap().copy_from_slice(&[0x12, 0x34]);
+        assert!(p.extension_mut(7).is_none());
+        let v = p.as_packet();
+        assert_eq!(v.extension(3), Some(&[0x12, 0x34][..]));
+        assert_eq!(v.extension(1), Some(&[9][..]));
+        assert_eq!(v.payload(), &[1, 2, 3]);
+    }
+
+    #[test]
+    fn mutable_view_rejects_what_the_read_only_view_rejects() {
+        let mut b = MINIMAL;
+        b[0] = 0x40;
+        assert_eq!(RtpPacketMut::parse(&mut b), Err(RtpError::BadVersion(1)));
+        let mut short = [0x80u8; 11];
+        assert_eq!(RtpPacketMut::parse(&mut short), Err(RtpError::Truncated));
+    }
+
+    #[test]
     fn writes_header_with_csrcs_extensions_and_padding() {
         let csrcs = [Ssrc(5), Ssrc(6)];
         let elems = [

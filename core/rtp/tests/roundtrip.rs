@@ -392,6 +392,9 @@ proptest! {
         let mut out = vec![0u8; 70_000];
         let n = write(&s, &mut out);
         prop_assert_eq!(n % 4, 0);
+        if let Spec::Twcc(_, _, _, st) = &s {
+            prop_assert_eq!(n, rtcp::twcc_encoded_len(st));
+        }
         let pkt = RtcpPacket::parse(&out[..n]).expect("written packet parses");
         check(&s, &pkt)?;
         fuzzing::rtcp(&out[..n]);

@@ -2,7 +2,7 @@
 //!
 //! [`Extensions`] iterates a block's elements, [`ExtIdMap`] rewrites their ids in
 //! place for a subscriber, and [`ExtensionBlock`] writes a new block. Typed values
-//! of the common extensions live in [`typed`](crate::ext::typed).
+//! of the common extensions live in [`typed`].
 
 pub mod typed;
 
@@ -197,8 +197,10 @@ fn step(two_byte: bool, body: &[u8], mut pos: usize) -> Step {
         let Some(&b) = body.get(pos) else {
             return Step::End;
         };
-        if b == 0 {
-            // A zero octet is padding in both forms (RFC 8285 §4.2, §4.3).
+        if b == 0 || (!two_byte && b >> 4 == 0) {
+            // Id 0 is padding in both forms (RFC 8285 §4.2, §4.3). A one-byte header
+            // with id 0 and a non-zero length nibble is skipped as a single octet too,
+            // as libwebrtc does, rather than read as an element.
             pos += 1;
             continue;
         }
@@ -445,6 +447,14 @@ mod tests {
         assert!(e.validate().is_ok());
         assert_eq!(e.get(2), Some(&[0xbb, 0xbb][..]));
         assert_eq!(e.get(4), None);
+    }
+
+    #[test]
+    fn one_byte_id_zero_is_padding_whatever_its_length_nibble() {
+        let body = [0x01, 0x10, 0xaa, 0x0f, 0x00, 0x00, 0x00, 0x00];
+        let e = Extensions::new(ONE_BYTE_PROFILE, &body);
+        assert_eq!(elems(&e), vec![(1, vec![0xaa])]);
+        assert!(e.validate().is_ok());
     }
 
     #[test]

@@ -40,7 +40,9 @@ pub use report::{
 pub use sdes::{
     Bye, ByeSsrcs, Sdes, SdesChunk, SdesChunks, SdesItem, SdesItems, write_bye, write_sdes,
 };
-pub use twcc::{Twcc, TwccChunk, TwccChunks, TwccHeader, TwccPackets, TwccSymbol, write_twcc};
+pub use twcc::{
+    Twcc, TwccChunk, TwccChunks, TwccHeader, TwccPackets, TwccSymbol, twcc_encoded_len, write_twcc,
+};
 
 use crate::RtpError;
 use crate::bytes::{need, put, u16_at};

@@ -351,19 +351,7 @@ pub fn write_twcc(
     if header.reference_time > 0x00ff_ffff {
         return Err(RtpError::ApiMisuse("TWCC reference time above 24 bits"));
     }
-    // First pass: sizes only.
-    let (mut chunk_bytes, mut delta_bytes, mut rest) = (0, 0, statuses);
-    while !rest.is_empty() {
-        let (_, used) = next_chunk(rest);
-        chunk_bytes += 2;
-        delta_bytes += rest
-            .get(..used)
-            .unwrap_or(&[])
-            .iter()
-            .map(|d| TwccSymbol::for_delta(*d).delta_len())
-            .sum::<usize>();
-        rest = rest.get(used..).unwrap_or(&[]);
-    }
+    let (chunk_bytes, delta_bytes) = sizes(statuses);
     let unpadded = 4 + CHUNKS_AT + chunk_bytes + delta_bytes;
     let len = pad4(unpadded);
     need(out, len)?;
@@ -404,6 +392,30 @@ pub fn write_twcc(
         }
     }
     Ok(len)
+}
+
+/// Bytes that [`write_twcc`] needs for `statuses` (header, chunks, deltas and
+/// padding), so a feedback generator can split its statuses to fit an MTU.
+#[must_use]
+pub fn twcc_encoded_len(statuses: &[Option<i16>]) -> usize {
+    let (chunk_bytes, delta_bytes) = sizes(statuses);
+    pad4(4 + CHUNKS_AT + chunk_bytes + delta_bytes)
+}
+
+/// Bytes of packet chunks and of receive deltas for `statuses`.
+fn sizes(statuses: &[Option<i16>]) -> (usize, usize) {
+    let mut chunk_bytes = 0;
+    let mut rest = statuses;
+    while !rest.is_empty() {
+        let (_, used) = next_chunk(rest);
+        chunk_bytes += 2;
+        rest = rest.get(used..).unwrap_or(&[]);
+    }
+    let delta_bytes = statuses
+        .iter()
+        .map(|d| TwccSymbol::for_delta(*d).delta_len())
+        .sum();
+    (chunk_bytes, delta_bytes)
 }
 
 /// Picks the chunk for the front of `s` (non-empty) and how many statuses it covers.
@@ -540,6 +552,7 @@ mod tests {
         let mut out = [0u8; 512];
         let n = write_twcc(&mut out, Ssrc(1), Ssrc(2), &h, &st).unwrap();
         assert_eq!(n % 4, 0);
+        assert_eq!(n, twcc_encoded_len(&st));
         let t = parse(&out[..n]);
         assert_eq!(t.header(), h);
         assert_eq!(
