@@ -501,6 +501,101 @@ fn merge_mline(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Media;
+    use crate::jsep::{AnswerConfig, anonymize, generate_answer};
+
+    const ICE: &str = "a=ice-ufrag:uf\r\na=ice-pwd:pwpwpwpwpwpwpwpwpwpwpw\r\na=fingerprint:sha-256 AA:BB\r\na=setup:actpass\r\n";
+
+    fn transport() -> LocalTransport {
+        LocalTransport {
+            ice_ufrag: "loc".into(),
+            ice_pwd: "localpasswordlocalpass".into(),
+            fingerprint: "CC:DD".into(),
+            public_ip: "203.0.113.9".into(),
+            candidates: None,
+            ice_lite: false,
+        }
+    }
+
+    fn echo(offer: &str) -> Sdp {
+        let remote = RemoteDescription::parse(offer, SdpType::Offer).unwrap();
+        let answer = generate_answer(
+            &anonymize(&remote.sdp).unwrap(),
+            &AnswerConfig::echotest(),
+            &[],
+        )
+        .unwrap();
+        let mut n = 0;
+        let mut ctx = MergeContext::for_answer(&remote, transport(), &mut || {
+            n += 1;
+            n
+        });
+        ctx.session_id = 1_700_000_000;
+        merge(&answer, &ctx).unwrap()
+    }
+
+    #[test]
+    fn second_data_mline_and_non_sctp_application_are_rejected() {
+        let offer = format!(
+            "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+             m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n{ICE}a=mid:0\r\na=sctp-port:5000\r\n\
+             m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:1\r\n\
+             m=application 9 UDP/BFCP *\r\na=mid:2\r\n"
+        );
+        let out = echo(&offer);
+        assert_eq!(
+            out.media.iter().map(|m| m.port()).collect::<Vec<_>>(),
+            [9, 0, 0]
+        );
+        assert_eq!(out.bundle_group(), Some(vec!["0"]));
+        assert_eq!(
+            out.media[1].to_string(),
+            "m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 203.0.113.9\r\na=inactive\r\na=mid:1\r\n"
+        );
+        assert!(!out.to_string().contains("candidate"), "full trickle");
+    }
+
+    #[test]
+    fn echotest_mirrors_directions_and_never_sends_alone() {
+        let offer = format!(
+            "v=0\r\no=- 1 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+             m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n{ICE}a=mid:a\r\na=recvonly\r\na=rtpmap:111 opus/48000/2\r\n\
+             m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:v\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n\
+             m=video 0 UDP/TLS/RTP/SAVPF 96\r\na=mid:w\r\na=rtpmap:96 VP8/90000\r\n"
+        );
+        let out = echo(&offer);
+        assert_eq!(
+            out.media.iter().map(Media::direction).collect::<Vec<_>>(),
+            [
+                Direction::Inactive,
+                Direction::RecvOnly,
+                Direction::Inactive
+            ]
+        );
+        // Inactive: no msid, but Janus still lists the SSRC it allocated.
+        assert!(out.media[0].msid().is_none());
+        assert_eq!(out.media[0].ssrc_lines().len(), 1);
+        assert_eq!(
+            out.media[2].to_string(),
+            "m=video 0 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 203.0.113.9\r\na=inactive\r\na=mid:w\r\n"
+        );
+        // A client o= version of 0 is replaced by the core's session id, version 1.
+        assert_eq!(
+            out.origin().map(|o| (o.session_id, o.session_version)),
+            Some((1_700_000_000, 1))
+        );
+    }
+
+    #[test]
+    fn active_client_makes_janus_passive() {
+        let offer = format!(
+            "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\n{}a=setup:active\r\na=rtpmap:0 PCMU/8000\r\n",
+            ICE.replace("a=setup:actpass\r\n", "")
+        );
+        let out = echo(&offer);
+        assert_eq!(out.media[0].setup(), Some(Setup::Passive));
+        assert_eq!(out.media[0].rtpmaps()[0].encoding, "PCMU");
+    }
 
     #[test]
     fn rtx_payload_type_is_next_free_and_wraps() {
