@@ -384,3 +384,99 @@ fn consent_checks_are_randomized_by_the_seed() {
     };
     assert_ne!(intervals(1), intervals(99));
 }
+
+#[test]
+fn new_checks_are_paced_by_ta_and_retransmitted_with_the_same_transaction() {
+    let start = std::time::Instant::now();
+    let config = IceAgentConfig {
+        ta: Duration::from_millis(20),
+        ..Default::default()
+    };
+    let mut agent = IceAgent::new(start, config, creds(1), 7);
+    agent.set_remote_credentials(creds(2));
+    agent
+        .add_local_candidate("198.51.100.2:50000".parse().unwrap())
+        .unwrap();
+    for i in 1..=4u8 {
+        agent
+            .add_remote_candidate(
+                SocketAddr::from(([192, 0, 2, i], 3478)),
+                HOST_PRIORITY - u32::from(i),
+            )
+            .unwrap();
+    }
+    let mut buf = [0u8; portunus_ice::MAX_MESSAGE_LEN];
+    let mut sent_at = |ms: u64, agent: &mut IceAgent| {
+        agent.handle_timeout(start + Duration::from_millis(ms));
+        std::iter::from_fn(|| {
+            agent.poll_transmit(&mut buf).map(|t| {
+                let m = StunMessage::parse(&buf[..t.len]).unwrap();
+                (t.remote, m.transaction_id())
+            })
+        })
+        .collect::<Vec<_>>()
+    };
+    let first = sent_at(0, &mut agent);
+    // Highest-priority pair first.
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].0, SocketAddr::from(([192, 0, 2, 1], 3478)));
+    assert_eq!(
+        agent.poll_timeout(),
+        Some(start + Duration::from_millis(20))
+    );
+    assert!(sent_at(19, &mut agent).is_empty());
+    assert_eq!(sent_at(20, &mut agent).len(), 1);
+    assert_eq!(sent_at(40, &mut agent).len(), 1);
+    assert_eq!(sent_at(60, &mut agent).len(), 1);
+    assert!(
+        sent_at(80, &mut agent).is_empty(),
+        "every pair has a check in flight"
+    );
+    // The first check's RTO (500 ms) expires: same transaction id again.
+    let again = sent_at(500, &mut agent);
+    assert_eq!(again, first);
+}
+
+#[test]
+fn agent_rejects_success_responses_with_bad_integrity() {
+    let start = std::time::Instant::now();
+    let mut agent = IceAgent::new(start, IceAgentConfig::default(), creds(1), 7);
+    agent.set_remote_credentials(creds(2));
+    let (local, remote): (SocketAddr, SocketAddr) = (
+        "198.51.100.2:50000".parse().unwrap(),
+        "192.0.2.1:3478".parse().unwrap(),
+    );
+    agent.add_local_candidate(local).unwrap();
+    agent.add_remote_candidate(remote, HOST_PRIORITY).unwrap();
+    agent.handle_timeout(start);
+    let mut buf = [0u8; portunus_ice::MAX_MESSAGE_LEN];
+    let t = agent.poll_transmit(&mut buf).unwrap();
+    let tid = StunMessage::parse(&buf[..t.len]).unwrap().transaction_id();
+    let response = |pwd: &[u8], buf: &mut [u8]| {
+        let mut w = portunus_stun::MessageWriter::new(
+            buf,
+            Class::SuccessResponse,
+            portunus_stun::Method::BINDING,
+            tid,
+        );
+        w.add_xor_mapped_address(local);
+        w.finish_with_integrity_and_fingerprint(&portunus_stun::IntegrityKey::new(pwd))
+            .unwrap()
+    };
+    let n = response(b"forged-password-0123456789", &mut buf);
+    let r = agent.handle_stun(start, local, remote, &buf[..n]);
+    assert_eq!(
+        r,
+        Err(portunus_ice::IceError::Stun(
+            portunus_stun::StunError::BadIntegrity
+        ))
+    );
+    assert_eq!(agent.state(), IceState::Checking);
+    // The genuine response (keyed by the lite's password) still counts afterwards.
+    let n = response(creds(2).pwd().as_bytes(), &mut buf);
+    agent.handle_stun(start, local, remote, &buf[..n]).unwrap();
+    // First valid pair: a nominating check follows.
+    agent.handle_timeout(start + Duration::from_millis(50));
+    let t = agent.poll_transmit(&mut buf).unwrap();
+    assert!(StunMessage::parse(&buf[..t.len]).unwrap().use_candidate());
+}
