@@ -176,8 +176,8 @@ impl SrtpContext {
 
     /// The highest SRTP packet index (ROC × 65536 + sequence number, RFC 3711 §3.3.1) seen on
     /// `ssrc`; `None` if no RTP packet of it was processed.
-    pub fn highest_rtp_index(&mut self, ssrc: u32) -> Option<u64> {
-        let i = self.streams.find(ssrc)?;
+    pub fn highest_rtp_index(&self, ssrc: u32) -> Option<u64> {
+        let i = self.streams.position(ssrc)?;
         self.streams.get(i).rtp.highest()
     }
 
@@ -285,8 +285,7 @@ impl SrtpContext {
             return Err(SrtpError::Truncated);
         };
         let h = header::parse_rtp(&buf[..body_len])?;
-        self.streams.check_room(h.ssrc)?;
-        let index = match self.streams.find(h.ssrc) {
+        let index = match self.streams.find_or_room(h.ssrc)? {
             Some(i) => {
                 let window = &self.streams.get(i).rtp;
                 let index = window.estimate_rtp_index(h.seq)?;
@@ -422,8 +421,7 @@ impl SrtpContext {
         ]);
         let encrypted = word & E_BIT != 0;
         let index = word & MAX_SRTCP_INDEX;
-        self.streams.check_room(ssrc)?;
-        if let Some(i) = self.streams.find(ssrc) {
+        if let Some(i) = self.streams.find_or_room(ssrc)? {
             self.streams.get(i).rtcp_rx.check(u64::from(index))?;
         }
 

@@ -71,12 +71,21 @@ impl Streams {
         Some(i)
     }
 
-    /// Fails with `TooManyStreams` if `ssrc` is new and the table is full.
-    pub(crate) fn check_room(&mut self, ssrc: u32) -> Result<(), SrtpError> {
-        if self.ssrcs.len() >= self.max && self.find(ssrc).is_none() {
-            return Err(SrtpError::TooManyStreams { limit: self.max });
+    /// Position of `ssrc` without touching the cache (for `&self` accessors).
+    pub(crate) fn position(&self, ssrc: u32) -> Option<usize> {
+        self.ssrcs.binary_search(&ssrc).ok()
+    }
+
+    /// Position of `ssrc` if tracked; `Ok(None)` if it is new and there is room for it;
+    /// `TooManyStreams` if it is new and the table is full.
+    pub(crate) fn find_or_room(&mut self, ssrc: u32) -> Result<Option<usize>, SrtpError> {
+        match self.find(ssrc) {
+            Some(i) => Ok(Some(i)),
+            None if self.ssrcs.len() >= self.max => {
+                Err(SrtpError::TooManyStreams { limit: self.max })
+            }
+            None => Ok(None),
         }
-        Ok(())
     }
 
     /// Position of `ssrc`, inserting a fresh state if it is new.
@@ -150,8 +159,9 @@ mod tests {
             s.find_or_insert(3),
             Err(SrtpError::TooManyStreams { limit: 2 })
         );
-        assert!(s.check_room(2).is_ok());
-        assert!(s.check_room(3).is_err());
+        assert!(matches!(s.find_or_room(2), Ok(Some(_))));
+        assert!(s.find_or_room(3).is_err());
+        assert_eq!(s.position(1), Some(0));
         assert_eq!(s.len(), 2);
     }
 }
