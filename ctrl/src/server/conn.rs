@@ -1,6 +1,7 @@
 //! Connection state: plain or TLS streams, HTTP buffers, WebSocket.
 
 use std::io::{self, Read, Write};
+use std::time::Instant;
 
 use mio::net::TcpStream;
 use openssl::ssl::{MidHandshakeSslStream, SslStream};
@@ -135,6 +136,32 @@ pub(super) enum State {
 pub(super) struct Conn {
     pub(super) role: Role,
     pub(super) state: State,
-    /// Generation of the current deadline (stale timer entries are ignored).
-    pub(super) timer_gen: u64,
+    /// When the connection must be looked at (idle close, long-poll keepalive); `None` = never.
+    pub(super) deadline: Option<Instant>,
+    /// The earliest instant for which a timer-heap entry is outstanding. Entries are re-armed
+    /// lazily when they fire, so the heap holds at most a couple of entries per connection
+    /// however often the deadline moves.
+    pub(super) armed_at: Option<Instant>,
+}
+
+impl Conn {
+    pub(super) fn new(role: Role, state: State) -> Self {
+        Self {
+            role,
+            state,
+            deadline: None,
+            armed_at: None,
+        }
+    }
+
+    /// Move the deadline; returns the instant to push on the timer heap, if one is needed.
+    pub(super) fn set_deadline(&mut self, at: Option<Instant>) -> Option<Instant> {
+        self.deadline = at;
+        let at = at?;
+        if self.armed_at.is_some_and(|armed| armed <= at) {
+            return None; // the outstanding entry fires first and re-arms
+        }
+        self.armed_at = Some(at);
+        Some(at)
+    }
 }

@@ -81,7 +81,7 @@ pub struct Server {
     cp: ControlPlane,
     ports: BoundPorts,
     http_sessions: HashMap<SessionId, HttpQueue>,
-    timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
     stop: Arc<AtomicBool>,
     waker: Arc<Waker>,
     signals: Option<signal_hook_mio::v1_0::Signals>,
@@ -286,7 +286,7 @@ impl Server {
 
     fn next_timeout(&self, now: Instant) -> Option<Duration> {
         let mut at = self.cp.poll_timeout();
-        if let Some(Reverse((t, _, _))) = self.timers.peek() {
+        if let Some(Reverse((t, _))) = self.timers.peek() {
             at = Some(at.map_or(*t, |a| a.min(*t)));
         }
         at.map(|t| t.saturating_duration_since(now))
@@ -349,14 +349,7 @@ impl Server {
             if matches!(state, State::Http(_)) {
                 self.cp.metrics_mut().http_connections += 1;
             }
-            self.conns.insert(
-                token,
-                Conn {
-                    role,
-                    state,
-                    timer_gen: 0,
-                },
-            );
+            self.conns.insert(token, Conn::new(role, state));
             self.set_deadline(token, now + self.settings.idle);
             self.service(now, token);
         }
@@ -426,24 +419,35 @@ impl Server {
     }
 
     fn set_deadline(&mut self, token: Token, at: Instant) {
-        if let Some(c) = self.conns.get_mut(&token) {
-            c.timer_gen += 1;
-            self.timers.push(Reverse((at, token.0, c.timer_gen)));
+        if let Some(c) = self.conns.get_mut(&token)
+            && let Some(push) = c.set_deadline(Some(at))
+        {
+            self.timers.push(Reverse((push, token.0)));
         }
     }
 
     fn fire_timers(&mut self, now: Instant) {
-        while let Some(Reverse((at, t, generation))) = self.timers.peek().copied() {
+        while let Some(Reverse((at, t))) = self.timers.peek().copied() {
             if at > now {
                 break;
             }
             self.timers.pop();
             let token = Token(t);
-            let Some(c) = self.conns.get(&token) else {
+            let Some(c) = self.conns.get_mut(&token) else {
                 continue;
             };
-            if c.timer_gen != generation {
-                continue;
+            if c.armed_at != Some(at) {
+                continue; // superseded by an earlier entry
+            }
+            c.armed_at = None;
+            match c.deadline {
+                None => continue,
+                Some(d) if d > now => {
+                    c.armed_at = Some(d);
+                    self.timers.push(Reverse((d, t)));
+                    continue;
+                }
+                Some(_) => c.deadline = None,
             }
             match &c.state {
                 State::Http(h) if h.parked.is_some() => self.answer_poll(now, token, true),

@@ -90,9 +90,9 @@ impl Server {
 
     /// Set a connection's deadline while it is out of the map.
     pub(super) fn arm(&mut self, token: Token, conn: &mut Conn, at: Instant) {
-        conn.timer_gen += 1;
-        self.timers
-            .push(std::cmp::Reverse((at, token.0, conn.timer_gen)));
+        if let Some(push) = conn.set_deadline(Some(at)) {
+            self.timers.push(std::cmp::Reverse((push, token.0)));
+        }
     }
 
     fn reject(&mut self, h: &mut HttpConn, e: HttpError) {

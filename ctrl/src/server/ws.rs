@@ -68,7 +68,7 @@ impl Server {
             .max_frame_size(Some(max))
             .max_write_buffer_size(MAX_WRITE_BUFFER);
         let ws = WebSocket::from_partially_read(h.stream, leftover, WsRole::Server, Some(config));
-        conn.timer_gen += 1; // no idle deadline on WebSockets: sessions time out instead
+        conn.set_deadline(None); // no idle deadline on WebSockets: sessions time out instead
         self.service_ws(now, token, conn, Box::new(ws))
     }
 
