@@ -76,8 +76,12 @@ pub struct GeneralConfig {
     pub candidates_timeout: u64,
     /// Every Janus API request must carry this `apisecret`.
     pub api_secret: Option<String>,
-    /// Requests must carry a `token` added through the Admin API (stored-token mode).
+    /// Requests must carry a `token`: one added through the Admin API (stored-token mode) or,
+    /// with `token_auth_secret`, an HMAC-signed one.
     pub token_auth: bool,
+    /// Secret for HMAC-SHA1 signed tokens (`<expiry>,janus,<plugin>…:<base64 signature>`);
+    /// the Admin token requests are then disabled, as in Janus.
+    pub token_auth_secret: Option<String>,
     /// Admin API secret.
     pub admin_secret: Option<String>,
     /// Add `opaque_id` to handle events.
@@ -101,6 +105,7 @@ impl Default for GeneralConfig {
             candidates_timeout: 45,
             api_secret: None,
             token_auth: false,
+            token_auth_secret: None,
             admin_secret: None,
             opaqueid_in_api: false,
             hide_dependencies: false,

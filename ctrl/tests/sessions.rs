@@ -314,3 +314,65 @@ fn refusing_new_sessions_gives_472() {
         false
     );
 }
+
+/// HMAC-SHA1 signed token as Janus's `token_auth_secret` mode expects it.
+fn signed_token(secret: &str, data: &str) -> String {
+    use openssl::{hash::MessageDigest, pkey::PKey, sign::Signer};
+    let key = PKey::hmac(secret.as_bytes()).unwrap();
+    let mut s = Signer::new(MessageDigest::sha1(), &key).unwrap();
+    s.update(data.as_bytes()).unwrap();
+    format!(
+        "{data}:{}",
+        openssl::base64::encode_block(&s.sign_to_vec().unwrap())
+    )
+}
+
+#[test]
+fn hmac_signed_tokens_authorize_requests_and_plugins() {
+    let mut c = test_config();
+    c.general.token_auth = true;
+    c.general.token_auth_secret = Some("hmacsecret".into());
+    c.http.long_poll_timeout_ms = 200;
+    let (server, _) = start(c);
+    let mut http = Http::connect(server.ports.http.unwrap());
+    let good = signed_token("hmacsecret", &format!("4000000000,janus,{TEST_PLUGIN}"));
+    let other_plugin = signed_token("hmacsecret", "4000000000,janus,janus.plugin.other");
+    let expired = signed_token("hmacsecret", &format!("1000000000,janus,{TEST_PLUGIN}"));
+    let forged = signed_token("wrong", &format!("4000000000,janus,{TEST_PLUGIN}"));
+    for bad in [&expired, &forged] {
+        let r = http.call(
+            "/janus",
+            json!({"janus":"create","transaction":"c","token":bad}),
+        );
+        assert_eq!(r["error"]["code"], 403, "{bad}");
+    }
+    let sid = http.call(
+        "/janus",
+        json!({"janus":"create","transaction":"c","token":other_plugin}),
+    )["data"]["id"]
+        .as_u64()
+        .unwrap();
+    let r = http.call("/janus", json!({"janus":"attach","transaction":"a","session_id":sid,"plugin":TEST_PLUGIN,"token":other_plugin}));
+    assert_eq!(r["error"]["code"], 405);
+    let r = http.call("/janus", json!({"janus":"attach","transaction":"a","session_id":sid,"plugin":TEST_PLUGIN,"token":good}));
+    assert_eq!(r["janus"], "success");
+    // Long polls take the token from the query string.
+    let q = good
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D")
+        .replace(':', "%3A")
+        .replace(',', "%2C");
+    assert_eq!(http.get(&format!("/janus/{sid}?token={q}")).status, 200);
+    assert_eq!(http.get(&format!("/janus/{sid}")).status, 403);
+    // Stored-token management is disabled in this mode.
+    let mut admin = Http::connect(server.ports.admin.unwrap());
+    let r = admin.call(
+        "/admin",
+        json!({"janus":"add_token","transaction":"t","token":"x"}),
+    );
+    assert_eq!(
+        r["error"],
+        json!({"code":490,"reason":"Stored-Token based authentication disabled"})
+    );
+}

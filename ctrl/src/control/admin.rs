@@ -374,7 +374,7 @@ impl ControlPlane {
 
     fn token_request(&mut self, obj: &Map<String, Value>, env: &Envelope) -> Reply {
         let tx = env.transaction.as_str();
-        if !self.config.general.token_auth {
+        if !self.config.general.token_auth || self.config.general.token_auth_secret.is_some() {
             return Err(ApiError::new(
                 JanusCode::Unknown,
                 "Stored-Token based authentication disabled",

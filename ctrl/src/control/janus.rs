@@ -70,7 +70,7 @@ impl ControlPlane {
         if env.handle_present && env.handle_id == 0 {
             return Err(ApiError::plain(JanusCode::HandleNotFound));
         }
-        if !self.check_secret(obj) {
+        if !self.check_secret(now, obj) {
             return Err(ApiError::plain(JanusCode::Unauthorized));
         }
         let sid = SessionId(env.session_id);
@@ -118,7 +118,7 @@ impl ControlPlane {
     }
 
     /// `janus_request_check_secret`: either a valid `apisecret` or a valid `token` passes.
-    fn check_secret(&self, obj: &Map<String, Value>) -> bool {
+    fn check_secret(&self, now: Instant, obj: &Map<String, Value>) -> bool {
         let g = &self.config.general;
         if g.api_secret.is_none() && !g.token_auth {
             return true;
@@ -127,8 +127,8 @@ impl ControlPlane {
             str_member(obj, "apisecret")
                 .is_some_and(|given| constant_time_eq(given.as_bytes(), s.as_bytes()))
         });
-        let token_ok =
-            g.token_auth && str_member(obj, "token").is_some_and(|t| self.tokens.is_valid(t));
+        let token_ok = g.token_auth
+            && str_member(obj, "token").is_some_and(|t| self.token_valid(now, t, None));
         secret_ok || token_ok
     }
 
@@ -142,7 +142,7 @@ impl ControlPlane {
         if !self.status.accept_new_sessions {
             return Err(ApiError::plain(JanusCode::NotAcceptingSessions));
         }
-        if !self.check_secret(obj) {
+        if !self.check_secret(now, obj) {
             return Err(ApiError::plain(JanusCode::Unauthorized));
         }
         let wanted = obj.get("id").and_then(Value::as_u64).unwrap_or(0);
@@ -219,7 +219,7 @@ impl ControlPlane {
             None
         };
         if let Some(t) = token
-            && !self.tokens.allows(t, name)
+            && !self.token_valid(now, t, Some(name))
         {
             let reason = format!("Provided token can't access plugin '{name}'");
             return Err(ApiError::new(JanusCode::UnauthorizedPlugin, reason));

@@ -139,6 +139,8 @@ pub type LogHook = Box<dyn FnMut(u8)>;
 pub struct ControlPlane {
     config: Config,
     epoch: Instant,
+    /// Unix seconds at `epoch` (the one wall-clock read, for token expiry).
+    epoch_unix: u64,
     reg: Registry,
     plugins: Vec<PluginSlot>,
     tokens: Tokens,
@@ -158,6 +160,9 @@ impl ControlPlane {
         Self {
             config: config.clone(),
             epoch: now,
+            epoch_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
             reg: Registry::default(),
             plugins: Vec::new(),
             tokens: Tokens::default(),
@@ -264,7 +269,7 @@ impl ControlPlane {
             let secret_ok = secret_needed
                 && apisecret.is_some()
                 && apisecret == self.config.general.api_secret.as_deref();
-            let token_ok = token_needed && token.is_some_and(|t| self.tokens.is_valid(t));
+            let token_ok = token_needed && token.is_some_and(|t| self.token_valid(now, t, None));
             if !secret_ok && !token_ok {
                 return Err(LongPollRefusal::Forbidden);
             }
@@ -343,6 +348,24 @@ impl ControlPlane {
     /// The next thing for the transports to do.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.outputs.pop_front()
+    }
+
+    /// Token authentication: stored tokens, or HMAC-signed ones with `token_auth_secret`.
+    /// With `plugin`, the token must also grant that plugin.
+    fn token_valid(&self, now: Instant, token: &str, plugin: Option<&str>) -> bool {
+        match self.config.general.token_auth_secret.as_deref() {
+            Some(secret) => crate::tokens::check_signed(token, secret, self.unix_time(now), plugin),
+            None => match plugin {
+                Some(p) => self.tokens.allows(token, p),
+                None => self.tokens.is_valid(token),
+            },
+        }
+    }
+
+    /// Wall-clock seconds at `now`, from the pair captured at construction.
+    fn unix_time(&self, now: Instant) -> u64 {
+        let elapsed = now.saturating_duration_since(self.epoch);
+        self.epoch_unix.saturating_add(elapsed.as_secs())
     }
 
     fn plugin_index(&self, package: &str) -> Option<usize> {
