@@ -1,5 +1,8 @@
 //! The crate's error type and its mapping to Janus API errors.
 
+/// Size of the error buffer Janus formats parser errors into (`char error_str[512]`).
+const JANUS_ERROR_BUFFER: usize = 512;
+
 /// Why an SDP was refused or could not be built.
 ///
 /// Syntax errors carry the exact text of Janus's parser (`janus_sdp_parse`), which Janus puts
@@ -121,13 +124,24 @@ impl SdpError {
     /// ([`Self::MidTooLong`], [`Self::MissingValue`]): the empty string, because Janus
     /// returns its error buffer without having written to it. Processing errors: `Error
     /// processing SDP`.
+    ///
+    /// Janus formats the parser text into a 512-byte buffer, so a reason quoting a long line
+    /// is cut to 511 bytes (here at a character boundary).
     pub fn janus_reason(&self) -> String {
         match self {
             Self::MidTooLong { .. } | Self::MissingValue(_) => String::new(),
             Self::RemoteMidTooLong { .. }
             | Self::MissingMandatoryInformation
             | Self::InvalidMsid(_) => "Error processing SDP".to_owned(),
-            other => other.to_string(),
+            other => {
+                let mut text = other.to_string();
+                let mut cut = text.len().min(JANUS_ERROR_BUFFER - 1);
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.truncate(cut);
+                text
+            }
         }
     }
 
@@ -179,6 +193,13 @@ mod tests {
         assert_eq!(e.janus_reason(), "Error processing SDP");
         assert_eq!(e.janus_code(false), 465);
         assert_eq!(e.janus_code(true), 469);
+    }
+
+    #[test]
+    fn long_reasons_are_cut_like_janus_error_buffer() {
+        let e = SdpError::MissingEquals("x".repeat(600));
+        assert_eq!(e.janus_reason().len(), 511);
+        assert!(e.to_string().len() > 600);
     }
 
     #[test]

@@ -13,7 +13,9 @@ impl Sdp {
     /// # Errors
     ///
     /// The first error Janus's parser would report; [`SdpError::InvalidMediaLine`] also for an
-    /// `m=` port that does not fit in 16 bits (Janus silently truncates it).
+    /// `m=` port that does not fit in 16 bits (Janus silently truncates it) and for an `m=`
+    /// line whose media, port and proto are not separated by single spaces (Janus tolerates
+    /// that but then misreads the formats).
     pub fn parse(text: &str) -> Result<Self, SdpError> {
         janus::parse(text)?;
         let mut sdp = Self {

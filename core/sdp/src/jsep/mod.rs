@@ -18,7 +18,9 @@ pub use anonymize::anonymize;
 pub use answer::{AnswerConfig, MlinePolicy, OpusFmtp, generate_answer};
 pub use merge::{LocalTransport, MediumState, MergeContext, RecvRid, merge};
 pub use offer::{OfferBuilder, OfferStream, SubscriberOffer, SubscriberSlot};
-pub use remote::{Codec, DtlsRole, RemoteDescription, RemoteMedia, RemoteOptions, RidOrder};
+pub use remote::{
+    Codec, DtlsRole, RemoteDescription, RemoteMedia, RemoteOptions, RidOrder, Source,
+};
 
 /// Whether a description is an offer or an answer (`jsep.type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -156,6 +156,19 @@ pub struct RemoteMedia {
     pub end_of_candidates: bool,
 }
 
+/// One source of an m-line: the `a=ssrc` attributes of one SSRC, gathered (RFC 5576 §4.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The SSRC.
+    pub ssrc: u32,
+    /// `cname`
+    pub cname: Option<String>,
+    /// `msid` (legacy per-SSRC form).
+    pub msid: Option<Msid>,
+    /// Every attribute in order, including `cname` and `msid`.
+    pub attributes: Vec<(String, Option<String>)>,
+}
+
 /// One format of an `m=` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Codec {
@@ -406,6 +419,35 @@ impl RemoteMedia {
     pub fn is_simulcast(&self) -> bool {
         self.simulcast_rids.iter().flatten().count() > 1
             || self.peer_ssrcs.iter().flatten().count() > 1
+    }
+
+    /// The `a=ssrc` lines grouped by SSRC, in order of first appearance.
+    pub fn sources(&self) -> Vec<Source> {
+        let mut out: Vec<Source> = Vec::new();
+        for line in &self.ssrcs {
+            let i = match out.iter().position(|s| s.ssrc == line.ssrc) {
+                Some(i) => i,
+                None => {
+                    out.push(Source {
+                        ssrc: line.ssrc,
+                        cname: None,
+                        msid: None,
+                        attributes: Vec::new(),
+                    });
+                    out.len() - 1
+                }
+            };
+            let source = &mut out[i];
+            match (line.name.as_str(), line.value.as_deref()) {
+                ("cname", Some(v)) if source.cname.is_none() => source.cname = Some(v.to_owned()),
+                ("msid", Some(v)) if source.msid.is_none() => source.msid = Msid::parse(v),
+                _ => {}
+            }
+            source
+                .attributes
+                .push((line.name.clone(), line.value.clone()));
+        }
+        out
     }
 
     /// The codec for a payload type.
@@ -765,6 +807,12 @@ mod tests {
         assert_eq!(m.peer_ssrcs, [Some(1), Some(2), Some(3)]);
         assert_eq!(m.peer_rtx_ssrcs, [Some(11), Some(12), Some(13)]);
         assert!(m.is_simulcast() && m.nack && r.rfc4588);
+        let sources = m.sources();
+        assert_eq!(sources.len(), 1);
+        assert_eq!(
+            (sources[0].ssrc, sources[0].cname.as_deref()),
+            (1, Some("x"))
+        );
         assert_eq!(m.codec(96).unwrap().rtx_payload_type, Some(97));
     }
 
