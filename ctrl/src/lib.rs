@@ -30,8 +30,8 @@
 //! ```
 //!
 //! Out of scope here: SDP processing, ICE, DTLS and media (see `portunus-sdp` and the
-//! dataplane, wired through [`media::MediaEngine`]); HMAC-signed tokens
-//! (`token_auth_secret`); event handlers; the Unix-socket, MQTT, RabbitMQ and NATS transports.
+//! dataplane, wired through [`media::MediaEngine`]); event handlers; packet captures
+//! (`start_pcap`); the Unix-socket, MQTT, RabbitMQ and NATS transports.
 //! Specification: `shared/janus-api/core.md` and `admin.md` (Janus 1.1.2); HTTP/1.1 per
 //! RFC 9112 (framing subset: Content-Length bodies, keep-alive); WebSocket per RFC 6455.
 

@@ -306,4 +306,16 @@ fn keep_alive_serves_pipelined_requests_and_http10_closes() {
     let r = old.read_response().unwrap();
     assert_eq!(r.header("Connection"), Some("close"));
     assert!(old.read_response().is_none());
+    // A long poll asking to close gets its keepalive, then the close.
+    let sid = create(&mut http);
+    let mut poll = Http::connect(port);
+    let r = poll.request(
+        "GET",
+        &format!("/janus/{sid}"),
+        None,
+        &[("Connection", "close")],
+    );
+    assert_eq!(r.json(), json!({"janus":"keepalive"}));
+    assert_eq!(r.header("Connection"), Some("close"));
+    assert!(poll.read_response().is_none());
 }

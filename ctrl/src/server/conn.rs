@@ -59,6 +59,8 @@ impl Write for Stream {
 pub(super) struct Parked {
     pub(super) session: SessionId,
     pub(super) max_ev: usize,
+    /// Whether the connection stays open after the answer.
+    pub(super) keep_alive: bool,
 }
 
 /// An HTTP/1.1 connection.

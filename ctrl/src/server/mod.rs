@@ -571,8 +571,9 @@ impl Server {
             Value::Array(events)
         };
         let resp = http::Response::json(to_bytes(&body, self.settings.json));
-        http::write_response(&mut h.wbuf, &resp, None, &self.settings.cors, true);
-        if !h.flush() {
+        http::write_response(&mut h.wbuf, &resp, None, &self.settings.cors, p.keep_alive);
+        h.close_after_write |= !p.keep_alive;
+        if !h.flush() || (h.close_after_write && h.wbuf.is_empty()) {
             self.to_close.push(token);
             return;
         }

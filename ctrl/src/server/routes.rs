@@ -241,6 +241,7 @@ impl Server {
             None => Action::Park(Parked {
                 session: sid,
                 max_ev,
+                keep_alive: req.keep_alive,
             }),
         }
     }
