@@ -87,8 +87,8 @@ impl<'a> Nack<'a> {
     pub fn lost(&self) -> NackLost<'a> {
         NackLost {
             pairs: self.pairs(),
-            cur: None,
-            bit: 0,
+            pid: 0,
+            mask: 0,
         }
     }
 
@@ -122,34 +122,24 @@ impl Iterator for NackPairs<'_> {
 #[derive(Debug, Clone)]
 pub struct NackLost<'a> {
     pairs: NackPairs<'a>,
-    cur: Option<NackPair>,
-    /// 0 yields the PID; 1..=16 the BLP bits.
-    bit: u8,
+    pid: u16,
+    /// Offsets from `pid` still to yield: bit 0 is the PID itself, bit i the BLP bit
+    /// for `pid + i`.
+    mask: u32,
 }
 
 impl Iterator for NackLost<'_> {
     type Item = u16;
 
     fn next(&mut self) -> Option<u16> {
-        loop {
-            let Some(p) = self.cur else {
-                self.cur = Some(self.pairs.next()?);
-                self.bit = 0;
-                continue;
-            };
-            let bit = self.bit;
-            if bit > 16 {
-                self.cur = None;
-                continue;
-            }
-            self.bit += 1;
-            if bit == 0 {
-                return Some(p.pid);
-            }
-            if p.blp & (1 << (bit - 1)) != 0 {
-                return Some(p.pid.wrapping_add(u16::from(bit)));
-            }
+        while self.mask == 0 {
+            let p = self.pairs.next()?;
+            self.pid = p.pid;
+            self.mask = 1 | (u32::from(p.blp) << 1);
         }
+        let offset = self.mask.trailing_zeros();
+        self.mask &= self.mask - 1;
+        Some(self.pid.wrapping_add(offset as u16))
     }
 }
 
