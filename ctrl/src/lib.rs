@@ -55,7 +55,7 @@ pub mod fuzzing;
 pub use control::{
     ConnId, ControlPlane, LogHook, LongPollRefusal, Output, SessionOverReason, Transport,
 };
-pub use server::{BoundPorts, RunningServer, Server, ServerHandle};
+pub use server::{BoundPorts, LoopHook, RunningServer, Server, ServerHandle};
 
 /// A Janus session id (53-bit random unless the client chose one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

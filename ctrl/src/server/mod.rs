@@ -59,6 +59,26 @@ impl ServerHandle {
         self.stop.store(true, Ordering::SeqCst);
         let _ = self.waker.wake();
     }
+
+    /// Wake the loop so its [`LoopHook`]s run now (call after queueing work for them, e.g.
+    /// from a dataplane thread).
+    pub fn wake(&self) {
+        let _ = self.waker.wake();
+    }
+}
+
+/// Extra work the control thread runs every loop round, after socket events: the place to
+/// drain dataplane queues into [`ControlPlane::handle_peer_event`] and
+/// [`ControlPlane::set_shard_counters`]. Producers on other threads call
+/// [`ServerHandle::wake`] after queueing.
+pub trait LoopHook {
+    /// Run at `now` with the control plane.
+    fn on_round(&mut self, now: Instant, cp: &mut ControlPlane);
+
+    /// When the hook next needs a round even without socket activity or a wake.
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
 }
 
 struct Listener {
@@ -90,6 +110,7 @@ pub struct Server {
     to_close: Vec<Token>,
     /// HTTP connections whose pipelined requests can be served again.
     to_resume: Vec<Token>,
+    hooks: Vec<Box<dyn LoopHook>>,
     settings: Settings,
 }
 
@@ -139,6 +160,7 @@ impl Server {
             tls,
             to_close: Vec::new(),
             to_resume: Vec::new(),
+            hooks: Vec::new(),
             settings: Settings {
                 json: config.general.json,
                 cors: http::Cors {
@@ -222,7 +244,12 @@ impl Server {
         &mut self.cp
     }
 
-    /// A handle that stops the loop from another thread.
+    /// Run `hook` every loop round (see [`LoopHook`]).
+    pub fn add_hook(&mut self, hook: Box<dyn LoopHook>) {
+        self.hooks.push(hook);
+    }
+
+    /// A handle that stops or wakes the loop from another thread.
     pub fn handle(&self) -> ServerHandle {
         ServerHandle {
             waker: Arc::clone(&self.waker),
@@ -286,6 +313,9 @@ impl Server {
 
     fn next_timeout(&self, now: Instant) -> Option<Duration> {
         let mut at = self.cp.poll_timeout();
+        for t in self.hooks.iter().filter_map(|h| h.poll_timeout()) {
+            at = Some(at.map_or(t, |a| a.min(t)));
+        }
         if let Some(Reverse((t, _))) = self.timers.peek() {
             at = Some(at.map_or(*t, |a| a.min(*t)));
         }
@@ -294,6 +324,9 @@ impl Server {
 
     /// Timers, control-plane outputs, deferred closes and resumes, until quiet.
     fn after_round(&mut self, now: Instant) {
+        for hook in &mut self.hooks {
+            hook.on_round(now, &mut self.cp);
+        }
         self.fire_timers(now);
         if self.cp.poll_timeout().is_some_and(|t| t <= now) {
             self.cp.handle_timeout(now);
@@ -642,13 +675,13 @@ pub struct RunningServer {
 
 impl RunningServer {
     /// Bind and run a server on a new thread; `setup` runs on that thread before the loop
-    /// starts (register plugins there: they need not be `Send`).
+    /// starts (register plugins and hooks there: they need not be `Send`).
     ///
     /// # Errors
     /// Whatever [`Server::bind`] returns.
     pub fn spawn(
         config: Config,
-        setup: impl FnOnce(&mut ControlPlane) + Send + 'static,
+        setup: impl FnOnce(&mut Server) + Send + 'static,
     ) -> Result<Self, CtrlError> {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -661,7 +694,7 @@ impl RunningServer {
                         return Ok(());
                     }
                 };
-                setup(server.control_plane());
+                setup(&mut server);
                 let _ = tx.send(Ok((server.ports(), server.handle())));
                 server.run()
             })

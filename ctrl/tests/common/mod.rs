@@ -13,7 +13,7 @@ use portunus_ctrl::config::Config;
 use portunus_ctrl::plugin::{
     Jsep, JsepType, MessageResult, Plugin, PluginInfo, PluginInput, PluginOutput,
 };
-use portunus_ctrl::{ControlPlane, RunningServer};
+use portunus_ctrl::{ControlPlane, RunningServer, Server};
 use serde_json::{Value, json};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::{Message, WebSocket};
@@ -34,7 +34,8 @@ pub fn test_config() -> Config {
 pub fn start(config: Config) -> (RunningServer, Arc<Mutex<Vec<String>>>) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let plugin_log = Arc::clone(&log);
-    let server = RunningServer::spawn(config, move |cp: &mut ControlPlane| {
+    let server = RunningServer::spawn(config, move |server: &mut Server| {
+        let cp: &mut ControlPlane = server.control_plane();
         cp.register_plugin(Box::new(TestPlugin::new(plugin_log)))
             .expect("register");
     })
