@@ -1,0 +1,181 @@
+//! Per-shard counters: plain integers owned by the shard thread, published to the control
+//! plane as [`ShardStats`] snapshots. Every dropped packet increments one [`DropReason`].
+
+use crate::msg::ShardId;
+
+/// Why a shard dropped a packet (or a message). Each has its own counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum DropReason {
+    /// A datagram that matched no PeerConnection (neither ICE ufrag nor 5-tuple).
+    NoRoute,
+    /// A datagram that is neither STUN, DTLS, RTP nor RTCP (RFC 7983).
+    UnknownPacket,
+    /// SRTP/SRTCP authentication failed.
+    SrtpAuth,
+    /// SRTP/SRTCP replay (or too old for the replay window).
+    Replay,
+    /// Any other SRTP failure (truncated, too many streams …).
+    SrtpOther,
+    /// RTP/RTCP before DTLS completed.
+    NotConnected,
+    /// A STUN message ICE rejected.
+    StunRejected,
+    /// A DTLS record DTLS rejected.
+    DtlsRejected,
+    /// A datagram for a PeerConnection that already closed.
+    PeerClosed,
+    /// An RTP or RTCP packet that does not parse after decryption.
+    Malformed,
+    /// A packet for another shard found that shard's ring full.
+    QueueFull,
+    /// No free refcounted buffer for a packet going to other shards.
+    PoolExhausted,
+    /// A forward to a subscriber that is not connected yet (no SRTP keys or path).
+    SubscriberNotReady,
+    /// The shard's send queue was full.
+    TxFull,
+    /// The kernel refused a send.
+    SendFailed,
+    /// A datagram larger than a receive buffer.
+    Truncated,
+    /// An event for the control plane found its queue (and the shard's backlog) full.
+    EventQueueFull,
+    /// SRTP protection for a subscriber failed.
+    ProtectFailed,
+}
+
+impl DropReason {
+    /// Every reason, in counter order.
+    pub const ALL: [Self; 18] = [
+        Self::NoRoute,
+        Self::UnknownPacket,
+        Self::SrtpAuth,
+        Self::Replay,
+        Self::SrtpOther,
+        Self::NotConnected,
+        Self::StunRejected,
+        Self::DtlsRejected,
+        Self::PeerClosed,
+        Self::Malformed,
+        Self::QueueFull,
+        Self::PoolExhausted,
+        Self::SubscriberNotReady,
+        Self::TxFull,
+        Self::SendFailed,
+        Self::Truncated,
+        Self::EventQueueFull,
+        Self::ProtectFailed,
+    ];
+
+    /// A stable snake_case name for metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NoRoute => "no_route",
+            Self::UnknownPacket => "unknown_packet",
+            Self::SrtpAuth => "srtp_auth",
+            Self::Replay => "replay",
+            Self::SrtpOther => "srtp_other",
+            Self::NotConnected => "not_connected",
+            Self::StunRejected => "stun_rejected",
+            Self::DtlsRejected => "dtls_rejected",
+            Self::PeerClosed => "peer_closed",
+            Self::Malformed => "malformed",
+            Self::QueueFull => "queue_full",
+            Self::PoolExhausted => "pool_exhausted",
+            Self::SubscriberNotReady => "subscriber_not_ready",
+            Self::TxFull => "tx_full",
+            Self::SendFailed => "send_failed",
+            Self::Truncated => "truncated",
+            Self::EventQueueFull => "event_queue_full",
+            Self::ProtectFailed => "protect_failed",
+        }
+    }
+}
+
+/// A shard's counters. Monotonic since the shard started.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Datagrams received.
+    pub rx_datagrams: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Datagrams sent (each GSO segment counts).
+    pub tx_datagrams: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Send system calls or SQEs (one per GSO batch).
+    pub tx_sends: u64,
+    /// Sends that carried more than one GSO segment.
+    pub tx_gso_sends: u64,
+    /// RTP packets decrypted from peers.
+    pub rtp_in: u64,
+    /// RTCP compound packets decrypted from peers.
+    pub rtcp_in: u64,
+    /// RTP packets protected for subscribers.
+    pub rtp_out: u64,
+    /// RTP packets that arrived for a stream nobody subscribes to (not a drop).
+    pub rtp_unrouted: u64,
+    /// Packets handed to other shards.
+    pub xshard_out: u64,
+    /// Packets received from other shards.
+    pub xshard_in: u64,
+    /// PLIs sent to publishers.
+    pub pli_sent: u64,
+    /// Keyframe requests suppressed by the rate limit.
+    pub pli_suppressed: u64,
+    /// NACKs received from subscribers.
+    pub nack_in: u64,
+    /// Packets retransmitted in answer to NACKs.
+    pub retransmitted: u64,
+    /// NACKed packets no longer in the history.
+    pub nack_missed: u64,
+    /// Commands executed.
+    pub commands: u64,
+    /// Events delivered to the control plane.
+    pub events: u64,
+    /// Loop iterations.
+    pub iterations: u64,
+    /// Iterations that ended with work left over (a budget ran out).
+    pub stalls: u64,
+    drops: [u64; DropReason::ALL.len()],
+}
+
+impl Counters {
+    /// Counts one dropped packet.
+    #[inline]
+    pub fn drop(&mut self, reason: DropReason) {
+        self.drop_n(reason, 1);
+    }
+
+    /// Counts `n` dropped packets.
+    #[inline]
+    pub fn drop_n(&mut self, reason: DropReason, n: u64) {
+        if let Some(c) = self.drops.get_mut(reason as usize) {
+            *c += n;
+        }
+    }
+
+    /// Packets dropped for `reason`.
+    pub fn drops(&self, reason: DropReason) -> u64 {
+        self.drops.get(reason as usize).copied().unwrap_or(0)
+    }
+
+    /// Packets dropped for any reason.
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().sum()
+    }
+}
+
+/// A snapshot of one shard, sent as [`crate::ShardEvent::Stats`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardStats {
+    /// The shard.
+    pub shard: ShardId,
+    /// PeerConnections on the shard.
+    pub peers: u32,
+    /// Forwards (subscriber × stream) on the shard.
+    pub forwards: u32,
+    /// The counters.
+    pub counters: Counters,
+}

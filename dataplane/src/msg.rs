@@ -1,0 +1,294 @@
+//! The typed messages between the control thread and the shards (STYLE.md §6).
+//!
+//! Commands go ctrl → shard through one bounded queue per shard; events come back through one
+//! bounded queue shared by all shards. Nothing here is a closure or a shared object: every
+//! message is plain owned data.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use portunus_dtls::{DtlsRole, Fingerprint};
+use portunus_ice::IceCredentials;
+use portunus_peer::HangupReason;
+use portunus_rtp::ExtIdMap;
+use portunus_sctp::{ChannelId, MessageKind, SctpConfig};
+use portunus_srtp::SrtpProfile;
+
+use crate::counters::ShardStats;
+
+/// Index of a shard, `0..Dataplane::shard_count()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ShardId(pub u16);
+
+impl ShardId {
+    /// The index as a `usize`.
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+/// The control plane's name for a PeerConnection (Janus uses the handle id). Unique across
+/// all shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(pub u64);
+
+/// Correlates a command with the event that answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReplyTo(pub u64);
+
+/// One media stream a publisher sends: its publisher and its (media) SSRC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StreamKey {
+    /// The PeerConnection the stream arrives on.
+    pub publisher: PeerId,
+    /// The SSRC the publisher sends it with.
+    pub ssrc: u32,
+}
+
+/// Audio or video: decides the keyframe and history handling of a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    /// Audio: no keyframes, no retransmission history.
+    Audio,
+    /// Video: keyframe requests are relayed and a retransmission history is kept.
+    Video,
+}
+
+/// A stream the peer will send us, from its SDP (`a=ssrc`, `a=mid`, RTX `a=ssrc-group:FID`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundStream {
+    /// The media SSRC.
+    pub ssrc: u32,
+    /// The SSRC of its RTX repair stream, when one was negotiated.
+    pub rtx_ssrc: Option<u32>,
+    /// The m-line's mid, reported back in [`ShardEvent::Media`].
+    pub mid: String,
+    /// Audio or video.
+    pub kind: MediaKind,
+}
+
+/// Everything a shard needs to create a PeerConnection; see [`ShardCommand::CreatePeer`].
+#[derive(Debug, Clone)]
+pub struct CreatePeer {
+    /// The control plane's id for the PeerConnection.
+    pub peer: PeerId,
+    /// Echoed in [`ShardEvent::PeerCreated`] or [`ShardEvent::CommandFailed`].
+    pub reply: ReplyTo,
+    /// Our `a=ice-ufrag` / `a=ice-pwd`; the ufrag routes the peer's first checks to it, so
+    /// it must be unique on the shard.
+    pub local_credentials: IceCredentials,
+    /// The peer's credentials, when its description is already known.
+    pub remote_credentials: Option<IceCredentials>,
+    /// Our DTLS role from the `a=setup` negotiation.
+    pub dtls_role: DtlsRole,
+    /// The peer's `a=fingerprint`.
+    pub remote_fingerprint: Fingerprint,
+    /// SCTP settings when data channels were negotiated.
+    pub data_channels: Option<SctpConfig>,
+    /// Streams the peer publishes (may be empty; unknown SSRCs are tracked as they come).
+    pub inbound: Vec<InboundStream>,
+}
+
+/// How one subscriber receives one stream; see [`ShardCommand::AddForward`].
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    /// The receiving PeerConnection (on the shard this command goes to).
+    pub subscriber: PeerId,
+    /// The stream it receives.
+    pub source: StreamKey,
+    /// The shard the publisher lives on: keyframe requests go there.
+    pub source_shard: ShardId,
+    /// The SSRC the subscriber's SDP announced for this stream.
+    pub ssrc: u32,
+    /// The subscriber's RTX SSRC and payload type, when it negotiated RTX.
+    pub rtx: Option<(u32, u8)>,
+    /// Payload-type rewrites `(publisher pt, subscriber pt)`; unlisted types pass unchanged.
+    pub payload_types: Vec<(u8, u8)>,
+    /// Publisher extension id → subscriber extension id; unmapped extensions are removed.
+    pub extensions: ExtIdMap,
+    /// The RTP clock rate (90000 for video, 48000 for Opus): spaces timestamps across a
+    /// source switch by the wall time that passed.
+    pub clock_rate: u32,
+    /// Audio or video.
+    pub kind: MediaKind,
+}
+
+/// Control plane → shard.
+#[derive(Debug)]
+pub enum ShardCommand {
+    /// Create a PeerConnection (ICE-lite, DTLS, SRTP, SCTP). Answered with
+    /// [`ShardEvent::PeerCreated`] carrying the addresses the SDP candidates must name.
+    CreatePeer(Box<CreatePeer>),
+    /// The peer's ICE credentials arrived later than [`ShardCommand::CreatePeer`].
+    SetRemoteCredentials {
+        /// The PeerConnection.
+        peer: PeerId,
+        /// Its `a=ice-ufrag` / `a=ice-pwd`.
+        credentials: IceCredentials,
+    },
+    /// Close a PeerConnection (DTLS close_notify, then gone). Also removes every forward
+    /// it takes part in on this shard. No hangup event follows.
+    ClosePeer {
+        /// The PeerConnection.
+        peer: PeerId,
+    },
+    /// Sent to the subscriber's shard: deliver `source` to the subscriber. When the source
+    /// lives on another shard, also send [`ShardCommand::AddRoute`] to that shard (or use
+    /// [`crate::Dataplane::add_forward`], which sends both).
+    AddForward(Box<Subscription>),
+    /// Sent to the subscriber's shard: stop delivering `source` to `subscriber`.
+    RemoveForward {
+        /// The receiving PeerConnection.
+        subscriber: PeerId,
+        /// The stream.
+        source: StreamKey,
+    },
+    /// Sent to the publisher's shard: pass `source`'s decrypted packets to shard `to`
+    /// (counted: one per subscriber there).
+    AddRoute {
+        /// The stream.
+        source: StreamKey,
+        /// The subscribers' shard.
+        to: ShardId,
+    },
+    /// Undoes one [`ShardCommand::AddRoute`].
+    RemoveRoute {
+        /// The stream.
+        source: StreamKey,
+        /// The subscribers' shard.
+        to: ShardId,
+    },
+    /// Send one data-channel message.
+    SendData {
+        /// The PeerConnection.
+        peer: PeerId,
+        /// The channel.
+        channel: ChannelId,
+        /// Text or binary.
+        kind: MessageKind,
+        /// The message.
+        data: Vec<u8>,
+    },
+    /// Ask the publisher of `source` (on this shard) for a keyframe (PLI), rate-limited.
+    RequestKeyframe {
+        /// The stream.
+        source: StreamKey,
+    },
+    /// Answer with a [`ShardEvent::Stats`] snapshot now.
+    GetStats,
+    /// Stop the shard: every PeerConnection is closed and the thread ends.
+    Stop,
+}
+
+/// Why a command failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    /// No PeerConnection with this id on the shard.
+    #[error("no such PeerConnection on this shard")]
+    NoSuchPeer,
+    /// A PeerConnection with this id or ICE ufrag already exists on the shard.
+    #[error("duplicate PeerConnection id or ICE ufrag")]
+    Duplicate,
+    /// The protocol stack refused (DTLS setup, SCTP send, …); the text says what.
+    #[error("PeerConnection: {0}")]
+    Peer(String),
+}
+
+/// Shard → control plane.
+#[derive(Debug, Clone)]
+pub enum ShardEvent {
+    /// [`ShardCommand::CreatePeer`] succeeded.
+    PeerCreated {
+        /// The command's correlation id.
+        reply: ReplyTo,
+        /// The new PeerConnection.
+        peer: PeerId,
+        /// Its shard.
+        shard: ShardId,
+        /// The shard's socket addresses: the host candidates for the SDP (an unspecified
+        /// IP means every local address; the control plane writes its public IP).
+        local_addrs: Vec<SocketAddr>,
+    },
+    /// A command failed.
+    CommandFailed {
+        /// The correlation id, for commands that carry one.
+        reply: Option<ReplyTo>,
+        /// The PeerConnection concerned.
+        peer: PeerId,
+        /// Why.
+        error: ShardError,
+    },
+    /// ICE and DTLS completed: Janus's `webrtcup`.
+    PeerConnected {
+        /// The PeerConnection.
+        peer: PeerId,
+        /// The negotiated SRTP profile.
+        profile: SrtpProfile,
+    },
+    /// Media started or stopped arriving on one inbound stream (Janus's `media` event).
+    Media {
+        /// The PeerConnection.
+        peer: PeerId,
+        /// The stream's SSRC.
+        ssrc: u32,
+        /// The stream's mid, when the SDP declared it.
+        mid: Option<String>,
+        /// Started (`true`) or stopped for longer than the media timeout (`false`).
+        receiving: bool,
+    },
+    /// The PeerConnection ended by itself (ICE consent lost, DTLS failed …). It is gone
+    /// from the shard already.
+    Hangup {
+        /// The PeerConnection.
+        peer: PeerId,
+        /// Why; [`HangupReason::janus_reason`] gives Janus's text.
+        reason: HangupReason,
+    },
+    /// The peer opened a data channel.
+    DataChannelOpen {
+        /// The PeerConnection.
+        peer: PeerId,
+        /// The channel.
+        channel: ChannelId,
+        /// Its label.
+        label: String,
+        /// Its sub-protocol.
+        protocol: String,
+    },
+    /// A data-channel message.
+    DataChannelMessage {
+        /// The PeerConnection.
+        peer: PeerId,
+        /// The channel.
+        channel: ChannelId,
+        /// Text or binary.
+        kind: MessageKind,
+        /// The message.
+        data: Vec<u8>,
+    },
+    /// A data channel closed.
+    DataChannelClosed {
+        /// The PeerConnection.
+        peer: PeerId,
+        /// The channel.
+        channel: ChannelId,
+    },
+    /// A counters snapshot, periodic or after [`ShardCommand::GetStats`].
+    Stats(Box<ShardStats>),
+    /// The shard thread ended after [`ShardCommand::Stop`].
+    Stopped {
+        /// The shard.
+        shard: ShardId,
+    },
+}
+
+/// Per-shard settings, copied from [`crate::DataplaneConfig`].
+#[derive(Debug, Clone)]
+pub(crate) struct ShardSettings {
+    pub(crate) consent_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) media_timeout: Duration,
+    pub(crate) keyframe_min_interval: Duration,
+    pub(crate) stats_interval: Option<Duration>,
+    pub(crate) command_budget: usize,
+}

@@ -1,0 +1,183 @@
+//! What a shard does with each [`ShardCommand`].
+
+use crossbeam_channel::TryRecvError;
+use portunus_ice::IceLiteConfig;
+use portunus_peer::{IceMode, Peer, PeerConfig};
+use smallvec::SmallVec;
+
+use super::{Inbound, Session, State};
+use crate::forward::Sub;
+use crate::msg::{CreatePeer, PeerId, ShardCommand, ShardError, ShardEvent, Subscription};
+
+impl State {
+    /// Runs queued commands, at most the command budget; returns how many ran.
+    pub(super) fn drain_commands(&mut self) -> usize {
+        let mut n = 0;
+        while n < self.settings.command_budget {
+            match self.commands.try_recv() {
+                Ok(cmd) => {
+                    n += 1;
+                    self.counters.commands += 1;
+                    self.handle_command(cmd);
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    // The control plane is gone: nobody can use this shard any more.
+                    self.stopping = true;
+                    break;
+                }
+            }
+        }
+        n
+    }
+
+    fn fail(&mut self, reply: Option<crate::ReplyTo>, peer: PeerId, error: ShardError) {
+        let ev = ShardEvent::CommandFailed { reply, peer, error };
+        self.events.emit(ev, &mut self.counters);
+    }
+
+    fn handle_command(&mut self, cmd: ShardCommand) {
+        match cmd {
+            ShardCommand::CreatePeer(c) => self.create_peer(*c),
+            ShardCommand::SetRemoteCredentials { peer, credentials } => {
+                match self.by_id.get(&peer).copied() {
+                    Some(slot) => {
+                        if let Some(s) = self.sessions.get_mut(slot) {
+                            s.peer.set_remote_credentials(credentials);
+                        }
+                        self.mark_dirty(slot);
+                    }
+                    None => self.fail(None, peer, ShardError::NoSuchPeer),
+                }
+            }
+            ShardCommand::ClosePeer { peer } => {
+                if let Some(slot) = self.by_id.get(&peer).copied() {
+                    if let Some(s) = self.sessions.get_mut(slot) {
+                        s.peer.close();
+                    }
+                    // close_notify goes out with this iteration's sends when there is room.
+                    self.drain_session(slot);
+                    self.remove_session(slot);
+                }
+            }
+            ShardCommand::AddForward(sub) => self.add_forward(&sub),
+            ShardCommand::RemoveForward { subscriber, source } => {
+                let Some(slot) = self.by_id.get(&subscriber).copied() else {
+                    return;
+                };
+                let idxs: SmallVec<[usize; 4]> = self.sessions[slot]
+                    .subs
+                    .iter()
+                    .copied()
+                    .filter(|i| self.fwd.subs.get(*i).is_some_and(|s| s.source == source))
+                    .collect();
+                for idx in idxs {
+                    self.fwd.remove_local(idx);
+                    self.sessions[slot].subs.retain(|i| *i != idx);
+                }
+            }
+            ShardCommand::AddRoute { source, to } => {
+                if to != self.id {
+                    self.fwd.add_remote(source, to);
+                }
+            }
+            ShardCommand::RemoveRoute { source, to } => self.fwd.remove_remote(source, to),
+            ShardCommand::SendData {
+                peer,
+                channel,
+                kind,
+                data,
+            } => {
+                let Some(slot) = self.by_id.get(&peer).copied() else {
+                    self.fail(None, peer, ShardError::NoSuchPeer);
+                    return;
+                };
+                let result = self.sessions[slot].peer.send_data(channel, kind, &data);
+                self.mark_dirty(slot);
+                if let Err(e) = result {
+                    self.fail(None, peer, ShardError::Peer(e.to_string()));
+                }
+            }
+            ShardCommand::RequestKeyframe { source } => self.keyframe_at_publisher(source),
+            ShardCommand::GetStats => self.emit_stats(),
+            ShardCommand::Stop => self.stopping = true,
+        }
+    }
+
+    fn create_peer(&mut self, c: CreatePeer) {
+        let ufrag: Box<[u8]> = c.local_credentials.ufrag().as_bytes().into();
+        if self.by_id.contains_key(&c.peer) {
+            self.fail(Some(c.reply), c.peer, ShardError::Duplicate);
+            return;
+        }
+        let config = PeerConfig {
+            ice: IceMode::Lite(IceLiteConfig {
+                consent_timeout: self.settings.consent_timeout,
+                ..IceLiteConfig::default()
+            }),
+            local_credentials: c.local_credentials,
+            remote_credentials: c.remote_credentials,
+            dtls_role: c.dtls_role,
+            remote_fingerprint: c.remote_fingerprint,
+            data_channels: c.data_channels,
+            connect_timeout: self.settings.connect_timeout,
+            seed: c.peer.0,
+        };
+        let peer = match Peer::new(self.now, &self.dtls, config) {
+            Ok(p) => p,
+            Err(e) => {
+                self.fail(Some(c.reply), c.peer, ShardError::Peer(e.to_string()));
+                return;
+            }
+        };
+        let inbound = c
+            .inbound
+            .iter()
+            .map(|s| Inbound {
+                ssrc: s.ssrc,
+                rtx_ssrc: s.rtx_ssrc,
+                mid: Some(s.mid.clone()),
+                last_seen: None,
+                receiving: false,
+                last_pli: None,
+                packets: 0,
+            })
+            .collect();
+        let entry = self.sessions.vacant_entry();
+        let slot = entry.key();
+        if !self.router.add_ufrag(&ufrag, slot) {
+            self.fail(Some(c.reply), c.peer, ShardError::Duplicate);
+            return;
+        }
+        entry.insert(Session {
+            id: c.peer,
+            peer,
+            ufrag,
+            remotes: SmallVec::new(),
+            inbound,
+            subs: SmallVec::new(),
+            deadline: None,
+            dirty: false,
+            // Any fixed value works for feedback; spread them for readable captures.
+            rtcp_ssrc: (c.peer.0 as u32).wrapping_mul(0x9e37_79b9) | 1,
+        });
+        self.by_id.insert(c.peer, slot);
+        self.mark_dirty(slot);
+        let ev = ShardEvent::PeerCreated {
+            reply: c.reply,
+            peer: c.peer,
+            shard: self.id,
+            local_addrs: self.addrs.clone(),
+        };
+        self.events.emit(ev, &mut self.counters);
+    }
+
+    fn add_forward(&mut self, s: &Subscription) {
+        let Some(slot) = self.by_id.get(&s.subscriber).copied() else {
+            self.fail(None, s.subscriber, ShardError::NoSuchPeer);
+            return;
+        };
+        let idx = self.fwd.add_local(Sub::new(s, slot));
+        self.sessions[slot].subs.push(idx);
+    }
+}

@@ -1,0 +1,434 @@
+//! The per-packet path: route a datagram to its session, and for decrypted RTP fan out to
+//! local subscribers and other shards; RTCP feedback from subscribers goes to publishers.
+//! No allocation, lock or log here.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use portunus_peer::{PeerError, Received};
+use portunus_rtp::rtcp::{RtcpCompound, RtcpPacket, write_pli};
+use portunus_rtp::{PacketKind, RtpPacket, RtpPacketMut, Ssrc, classify, write_rtx};
+use portunus_srtp::SrtpError;
+
+use super::{Inbound, MAX_INBOUND, Session, State};
+use crate::counters::{Counters, DropReason};
+use crate::forward::Sub;
+use crate::io::{Sockets, TxQueue};
+use crate::msg::{ShardEvent, StreamKey};
+use crate::xshard::XMsg;
+
+/// The drop counter for a datagram a session refused.
+fn drop_reason(e: &PeerError) -> DropReason {
+    match e {
+        PeerError::UnknownPacket => DropReason::UnknownPacket,
+        PeerError::NotConnected => DropReason::NotConnected,
+        PeerError::Closed => DropReason::PeerClosed,
+        PeerError::Ice(_) => DropReason::StunRejected,
+        PeerError::Dtls(_) => DropReason::DtlsRejected,
+        PeerError::Srtp(SrtpError::AuthenticationFailed) => DropReason::SrtpAuth,
+        PeerError::Srtp(SrtpError::Replay | SrtpError::TooOld) => DropReason::Replay,
+        _ => DropReason::SrtpOther,
+    }
+}
+
+impl State {
+    /// One received datagram.
+    pub(super) fn handle_datagram(&mut self, sock: usize, remote: SocketAddr, buf: &mut [u8]) {
+        self.counters.rx_datagrams += 1;
+        self.counters.rx_bytes += buf.len() as u64;
+        let Some(slot) = self.router.route(sock, remote, buf) else {
+            let reason = match classify(buf) {
+                PacketKind::Unknown => DropReason::UnknownPacket,
+                _ => DropReason::NoRoute,
+            };
+            self.counters.drop(reason);
+            return;
+        };
+        let Some(local) = self.addrs.get(sock).copied() else {
+            return;
+        };
+        let now = self.now;
+        let Some(s) = self.sessions.get_mut(slot) else {
+            return;
+        };
+        let is_stun = buf.first().is_some_and(|&b| b <= 3);
+        match s.peer.handle_datagram(now, local, remote, buf) {
+            Ok(Received::Consumed) => {
+                if is_stun {
+                    // An authenticated check: its address may carry DTLS and media next.
+                    self.learn(slot, sock, remote);
+                }
+                self.mark_dirty(slot);
+            }
+            Ok(Received::Rtp(n)) => {
+                if let Some(pkt) = buf.get(..n) {
+                    self.on_rtp(slot, pkt);
+                }
+            }
+            Ok(Received::Rtcp(n)) => {
+                self.counters.rtcp_in += 1;
+                if let Some(pkt) = buf.get(..n) {
+                    self.on_rtcp(slot, pkt);
+                }
+            }
+            Err(e) => {
+                self.counters.drop(drop_reason(&e));
+                if is_stun || matches!(e, PeerError::Dtls(_)) {
+                    // A rejected check may have queued an error response; DTLS may alert.
+                    self.mark_dirty(slot);
+                }
+            }
+        }
+    }
+
+    /// A decrypted RTP packet from the session in `slot`.
+    fn on_rtp(&mut self, slot: usize, pkt: &[u8]) {
+        self.counters.rtp_in += 1;
+        let Ok(view) = RtpPacket::parse(pkt) else {
+            self.counters.drop(DropReason::Malformed);
+            return;
+        };
+        let ssrc = view.ssrc().0;
+        let now = self.now;
+        let Some(s) = self.sessions.get_mut(slot) else {
+            return;
+        };
+        let publisher = s.id;
+        let pos = match s
+            .inbound
+            .iter()
+            .position(|i| i.ssrc == ssrc || i.rtx_ssrc == Some(ssrc))
+        {
+            Some(p) => Some(p),
+            None if s.inbound.len() < MAX_INBOUND => {
+                // An SSRC the SDP did not announce: track it (allocates once per stream).
+                s.inbound.push(Inbound {
+                    ssrc,
+                    rtx_ssrc: None,
+                    mid: None,
+                    last_seen: None,
+                    receiving: false,
+                    last_pli: None,
+                    packets: 0,
+                });
+                Some(s.inbound.len() - 1)
+            }
+            None => None,
+        };
+        if let Some(i) = pos.and_then(|p| s.inbound.get_mut(p)) {
+            if i.rtx_ssrc == Some(ssrc) {
+                // Repair packets are for our own losses, which the history answers; the
+                // publisher's RTX is not forwarded.
+                return;
+            }
+            i.last_seen = Some(now);
+            i.packets += 1;
+            if !i.receiving {
+                i.receiving = true;
+                let ev = ShardEvent::Media {
+                    peer: publisher,
+                    ssrc,
+                    mid: i.mid.clone(),
+                    receiving: true,
+                };
+                self.events.emit(ev, &mut self.counters);
+            }
+        }
+        let source = StreamKey { publisher, ssrc };
+        let Some(route) = self.fwd.routes.get(&source) else {
+            self.counters.rtp_unrouted += 1;
+            return;
+        };
+        if !route.shards.is_empty() {
+            match self.pool.share(pkt) {
+                Some(buf) => {
+                    for &(shard, _) in &route.shards {
+                        let msg = XMsg::Rtp {
+                            source,
+                            buf: buf.clone(),
+                            len: pkt.len() as u16,
+                        };
+                        match self.mesh.push(shard.index(), msg) {
+                            Ok(()) => self.counters.xshard_out += 1,
+                            Err(_) => self.counters.drop(DropReason::QueueFull),
+                        }
+                    }
+                }
+                None => self
+                    .counters
+                    .drop_n(DropReason::PoolExhausted, route.shards.len() as u64),
+            }
+        }
+        self.forward_local(source, pkt);
+    }
+
+    /// Sends a decrypted packet of `source` to every local subscriber.
+    pub(super) fn forward_local(&mut self, source: StreamKey, plain: &[u8]) {
+        let Some(route) = self.fwd.routes.get_mut(&source) else {
+            return;
+        };
+        if let (Some(h), Ok(v)) = (route.history.as_mut(), RtpPacket::parse(plain)) {
+            h.store(v.sequence_number(), plain);
+        }
+        for &idx in &route.local {
+            let Some(sub) = self.fwd.subs.get_mut(idx) else {
+                continue;
+            };
+            forward_one(
+                self.now,
+                sub,
+                &mut self.sessions,
+                &mut self.tx,
+                &self.addrs,
+                &mut self.counters,
+                plain,
+            );
+        }
+    }
+
+    /// Decrypted RTCP from the session in `slot`: keyframe requests from a subscriber go to
+    /// the publisher of the stream they name.
+    fn on_rtcp(&mut self, slot: usize, pkt: &[u8]) {
+        for p in RtcpCompound::new(pkt) {
+            let media = match p {
+                Ok(RtcpPacket::Pli(pli)) => pli.media_ssrc().0,
+                Ok(RtcpPacket::Fir(fir)) => match fir.entries().next() {
+                    Some(e) => e.ssrc.0,
+                    None => continue,
+                },
+                Ok(RtcpPacket::Nack(nack)) => {
+                    self.counters.nack_in += 1;
+                    self.answer_nack(slot, nack.media_ssrc().0, nack.lost());
+                    continue;
+                }
+                Ok(_) => continue,
+                Err(_) => {
+                    self.counters.drop(DropReason::Malformed);
+                    break;
+                }
+            };
+            let Some(s) = self.sessions.get(slot) else {
+                return;
+            };
+            let target = s.subs.iter().find_map(|&i| {
+                let sub = self.fwd.subs.get(i)?;
+                (sub.rewriter.ssrc() == media).then_some((sub.source, sub.source_shard))
+            });
+            if let Some((source, shard)) = target {
+                if shard == self.id {
+                    self.keyframe_at_publisher(source);
+                } else if self
+                    .mesh
+                    .push(shard.index(), XMsg::Keyframe { source })
+                    .is_err()
+                {
+                    self.counters.drop(DropReason::QueueFull);
+                }
+            }
+        }
+    }
+
+    /// Retransmits what a subscriber's NACK names from the stream's history (as RTX when
+    /// the subscriber negotiated it).
+    fn answer_nack(&mut self, slot: usize, media: u32, lost: impl Iterator<Item = u16>) {
+        let Some(s) = self.sessions.get(slot) else {
+            return;
+        };
+        let Some(idx) = s.subs.iter().copied().find(|&i| {
+            self.fwd
+                .subs
+                .get(i)
+                .is_some_and(|x| x.rewriter.ssrc() == media)
+        }) else {
+            return;
+        };
+        let Some(sub) = self.fwd.subs.get_mut(idx) else {
+            return;
+        };
+        let Some(history) = self
+            .fwd
+            .routes
+            .get(&sub.source)
+            .and_then(|r| r.history.as_deref())
+        else {
+            return;
+        };
+        // A NACK names at most 17 packets per pair; bound the work a hostile one can cause.
+        for out_seq in lost.take(MAX_NACKED) {
+            let Some(plain) = history.get(sub.rewriter.source_seq(out_seq)) else {
+                self.counters.nack_missed += 1;
+                continue;
+            };
+            let plain_len = plain.len();
+            let Some(scratch) = self.scratch.get_mut(..plain_len) else {
+                continue;
+            };
+            scratch.copy_from_slice(plain);
+            retransmit(
+                self.now,
+                sub,
+                &mut self.sessions,
+                &mut self.tx,
+                &self.addrs,
+                &mut self.counters,
+                scratch,
+            );
+        }
+    }
+
+    /// Sends a PLI to the publisher of `source` (on this shard), at most one per stream per
+    /// `keyframe_min_interval`.
+    pub(crate) fn keyframe_at_publisher(&mut self, source: StreamKey) {
+        let Some(slot) = self.by_id.get(&source.publisher).copied() else {
+            return;
+        };
+        let now = self.now;
+        let min = self.settings.keyframe_min_interval;
+        let Some(s) = self.sessions.get_mut(slot) else {
+            return;
+        };
+        if let Some(i) = s.inbound.iter_mut().find(|i| i.ssrc == source.ssrc) {
+            if i.last_pli.is_some_and(|t| now.duration_since(t) < min) {
+                self.counters.pli_suppressed += 1;
+                return;
+            }
+            i.last_pli = Some(now);
+        }
+        let Some(path) = s.peer.path() else {
+            return;
+        };
+        let Some(sock) = Sockets::index_for(&self.addrs, &path.remote) else {
+            return;
+        };
+        let Some(buf) = self.tx.slot() else {
+            self.counters.drop(DropReason::TxFull);
+            return;
+        };
+        let Ok(n) = write_pli(buf, Ssrc(s.rtcp_ssrc), Ssrc(source.ssrc)) else {
+            return;
+        };
+        match s.peer.protect_rtcp(buf, n) {
+            Ok(len) => {
+                self.tx.push(sock, path.remote, len);
+                self.counters.pli_sent += 1;
+            }
+            Err(_) => self.counters.drop(DropReason::ProtectFailed),
+        }
+    }
+}
+
+/// Most packets one NACK packet makes us resend.
+const MAX_NACKED: usize = 64;
+
+/// Resends one packet of the history to a subscriber: rewritten like the original (same
+/// subscriber sequence number), then wrapped as RTX when negotiated (RFC 4588), protected
+/// and queued. `plain` is a scratch copy that is rewritten in place.
+fn retransmit(
+    now: Instant,
+    sub: &mut Sub,
+    sessions: &mut slab::Slab<Session>,
+    tx: &mut TxQueue,
+    addrs: &[SocketAddr],
+    counters: &mut Counters,
+    plain: &mut [u8],
+) {
+    let Some(s) = sessions.get_mut(sub.slot) else {
+        return;
+    };
+    let (Some(path), Some(srtp)) = (s.peer.path(), s.peer.srtp_tx()) else {
+        return;
+    };
+    let Some(sock) = Sockets::index_for(addrs, &path.remote) else {
+        return;
+    };
+    let Ok(mut pkt) = RtpPacketMut::parse(plain) else {
+        return;
+    };
+    if !sub.rewrite(now, &mut pkt) {
+        return;
+    }
+    let Some(slot) = tx.slot() else {
+        counters.drop(DropReason::TxFull);
+        return;
+    };
+    let n = match sub.rtx {
+        Some((ssrc, pt)) => {
+            sub.rtx_seq = sub.rtx_seq.wrapping_add(1);
+            match write_rtx(&pkt.as_packet(), pt, Ssrc(ssrc), sub.rtx_seq, slot) {
+                Ok(n) => n,
+                Err(_) => return,
+            }
+        }
+        None => {
+            let bytes = pkt.as_bytes();
+            let Some(dst) = slot.get_mut(..bytes.len()) else {
+                return;
+            };
+            dst.copy_from_slice(bytes);
+            bytes.len()
+        }
+    };
+    if n + srtp.rtp_overhead() > slot.len() {
+        counters.drop(DropReason::Truncated);
+        return;
+    }
+    match srtp.protect_rtp(slot, n) {
+        Ok(len) => {
+            tx.push(sock, path.remote, len);
+            counters.retransmitted += 1;
+        }
+        Err(_) => counters.drop(DropReason::ProtectFailed),
+    }
+}
+
+/// Rewrites and protects one packet for one subscriber and queues it.
+pub(crate) fn forward_one(
+    now: Instant,
+    sub: &mut Sub,
+    sessions: &mut slab::Slab<Session>,
+    tx: &mut TxQueue,
+    addrs: &[SocketAddr],
+    counters: &mut Counters,
+    plain: &[u8],
+) {
+    let Some(s) = sessions.get_mut(sub.slot) else {
+        counters.drop(DropReason::SubscriberNotReady);
+        return;
+    };
+    let Some(path) = s.peer.path() else {
+        counters.drop(DropReason::SubscriberNotReady);
+        return;
+    };
+    let Some(sock) = Sockets::index_for(addrs, &path.remote) else {
+        counters.drop(DropReason::SubscriberNotReady);
+        return;
+    };
+    let Some(srtp) = s.peer.srtp_tx() else {
+        counters.drop(DropReason::SubscriberNotReady);
+        return;
+    };
+    let Some(slot) = tx.slot() else {
+        counters.drop(DropReason::TxFull);
+        return;
+    };
+    let n = plain.len();
+    if n + srtp.rtp_overhead() > slot.len() {
+        counters.drop(DropReason::Truncated);
+        return;
+    }
+    slot[..n].copy_from_slice(plain);
+    let Ok(mut pkt) = RtpPacketMut::parse(&mut slot[..n]) else {
+        counters.drop(DropReason::Malformed);
+        return;
+    };
+    if !sub.rewrite(now, &mut pkt) {
+        return;
+    }
+    match srtp.protect_rtp(slot, n) {
+        Ok(len) => {
+            tx.push(sock, path.remote, len);
+            counters.rtp_out += 1;
+        }
+        Err(_) => counters.drop(DropReason::ProtectFailed),
+    }
+}

@@ -1,0 +1,413 @@
+//! Test harness: a dataplane on 127.0.0.1 and str0m peers (an independent WebRTC stack)
+//! as publishers and subscribers, with the SDP written by `portunus-sdp` as Janus would.
+//! The test thread plays the control plane.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use portunus_dataplane::{
+    BackendKind, CreatePeer, Dataplane, DataplaneConfig, InboundStream, MediaKind, PeerId, ReplyTo,
+    ShardCommand, ShardEvent, ShardId, StreamKey, Subscription,
+};
+use portunus_dtls::{DtlsCertificate, DtlsConfig, DtlsOptions, DtlsRole, Fingerprint};
+use portunus_ice::IceCredentials;
+use portunus_rtp::{ExtIdMap, PacketKind, classify};
+use portunus_sdp::CodecName;
+use portunus_sdp::jsep::{
+    self, AnswerConfig, LocalTransport, MergeContext, OfferStream, RemoteDescription, SdpType,
+    SubscriberOffer,
+};
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::media::{Direction, MediaData, MediaKind as StrKind, MediaTime, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+
+pub fn certificate() -> &'static DtlsCertificate {
+    static CERT: OnceLock<DtlsCertificate> = OnceLock::new();
+    CERT.get_or_init(|| {
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+        DtlsCertificate::generate(wall).expect("certificate")
+    })
+}
+
+/// A dataplane of `shards` shards on 127.0.0.1 with the given backend.
+pub fn start(backend: BackendKind, shards: usize, consent: Duration) -> Dataplane {
+    let dtls = Arc::new(DtlsConfig::new(certificate(), DtlsOptions::default()).expect("dtls"));
+    let mut config = DataplaneConfig::new(dtls);
+    config.shards = shards;
+    config.pin_cores = false;
+    config.bind = vec!["127.0.0.1".parse().expect("ip")];
+    config.backend = backend;
+    config.consent_timeout = consent;
+    config.connect_timeout = Duration::from_secs(10);
+    let dp = Dataplane::start(config).expect("dataplane starts");
+    assert_eq!(dp.backend(), backend);
+    dp
+}
+
+/// One str0m peer on its own UDP socket.
+pub struct Client {
+    pub rtc: Rtc,
+    pub sock: UdpSocket,
+    pub addr: SocketAddr,
+    pub server: SocketAddr,
+    pub peer: PeerId,
+    pub shard: ShardId,
+    pub mid: Mid,
+    pub connected: bool,
+    /// The SSRC of the stream this client sends (publisher) or receives (subscriber).
+    pub ssrc: u32,
+    /// The VP8 payload type negotiated.
+    pub pt: u8,
+    pub frames: Vec<MediaData>,
+    pub keyframe_requests: usize,
+    /// Whether the test stopped driving it (a peer gone silent).
+    pub silent: bool,
+    /// Drop every n-th incoming RTP packet (0: none), to make str0m NACK.
+    pub drop_every: u32,
+    pub rtp_seen: u32,
+    pub rtp_dropped: u32,
+}
+
+fn bind_client() -> (UdpSocket, SocketAddr) {
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    sock.set_nonblocking(true).expect("nonblocking");
+    let addr = sock.local_addr().expect("addr");
+    (sock, addr)
+}
+
+fn transport(creds: &IceCredentials, server: SocketAddr) -> LocalTransport {
+    LocalTransport {
+        ice_ufrag: creds.ufrag().to_owned(),
+        ice_pwd: creds.pwd().to_owned(),
+        fingerprint: certificate().fingerprint().to_string(),
+        public_ip: server.ip().to_string(),
+        candidates: Some(vec![format!(
+            "1 1 udp 2130706431 {} {} typ host",
+            server.ip(),
+            server.port()
+        )]),
+        ice_lite: true,
+    }
+}
+
+fn next_ssrc_fn(base: u32) -> impl FnMut() -> u32 {
+    let mut ssrc = base;
+    move || {
+        ssrc += 1;
+        ssrc
+    }
+}
+
+/// What `CreatePeer` needs from the remote description.
+fn create_command(
+    peer: PeerId,
+    creds: IceCredentials,
+    remote: &RemoteDescription,
+    inbound: Vec<InboundStream>,
+) -> ShardCommand {
+    let fp = remote.fingerprint.as_ref().expect("fingerprint");
+    ShardCommand::CreatePeer(Box::new(CreatePeer {
+        peer,
+        reply: ReplyTo(peer.0),
+        local_credentials: creds,
+        remote_credentials: Some(
+            IceCredentials::new(&remote.ice_ufrag, &remote.ice_pwd).expect("credentials"),
+        ),
+        dtls_role: match remote.dtls_role {
+            jsep::DtlsRole::Client => DtlsRole::Client,
+            jsep::DtlsRole::Server => DtlsRole::Server,
+        },
+        remote_fingerprint: Fingerprint::from_sdp(&format!("{} {}", fp.hash, fp.value))
+            .expect("fingerprint"),
+        data_channels: None,
+        inbound,
+    }))
+}
+
+fn vp8_pt(media: &jsep::RemoteMedia) -> u8 {
+    media
+        .codecs
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case("vp8"))
+        .expect("vp8")
+        .payload_type
+}
+
+/// A publisher: str0m offers one sendonly VP8 video; Portunus answers as a VideoRoom
+/// publisher and creates the PeerConnection on `shard`.
+pub fn publisher(dp: &Dataplane, shard: ShardId, id: u64, now: Instant) -> Client {
+    let (sock, addr) = bind_client();
+    let server = dp.local_addrs(shard)[0];
+    let mut rtc = Rtc::builder().build(now);
+    rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
+    let mut change = rtc.sdp_api();
+    let mid = change.add_media(StrKind::Video, Direction::SendOnly, None, None, None);
+    let (offer, pending) = change.apply().expect("offer");
+    let remote =
+        RemoteDescription::parse(&offer.to_sdp_string(), SdpType::Offer).expect("parse offer");
+    let creds = IceCredentials::generate(&[id as u8; IceCredentials::RANDOM_BYTES]);
+    let plugin_view = jsep::anonymize(&remote.sdp).expect("anonymize");
+    let plugin_answer =
+        jsep::generate_answer(&plugin_view, &AnswerConfig::videoroom_publisher("1"), &[])
+            .expect("answer");
+    let mut next = next_ssrc_fn(0x1000_0000 * id as u32);
+    let ctx = MergeContext::for_answer(&remote, transport(&creds, server), &mut next);
+    let answer = jsep::merge(&plugin_answer, &ctx)
+        .expect("merge")
+        .to_string();
+    rtc.sdp_api()
+        .accept_answer(
+            pending,
+            SdpAnswer::from_sdp_string(&answer).expect("answer parses"),
+        )
+        .expect("str0m accepts the answer");
+    let media = &remote.media[0];
+    let ssrc = media.peer_ssrcs[0].expect("str0m announces its SSRC");
+    let inbound = vec![InboundStream {
+        ssrc,
+        rtx_ssrc: media.peer_rtx_ssrcs[0],
+        mid: media.mid.as_str().to_owned(),
+        kind: MediaKind::Video,
+    }];
+    let pt = vp8_pt(media);
+    send(
+        dp,
+        shard,
+        create_command(PeerId(id), creds, &remote, inbound),
+    );
+    Client {
+        rtc,
+        sock,
+        addr,
+        server,
+        peer: PeerId(id),
+        shard,
+        mid,
+        connected: false,
+        ssrc,
+        pt,
+        frames: Vec::new(),
+        keyframe_requests: 0,
+        silent: false,
+        drop_every: 0,
+        rtp_seen: 0,
+        rtp_dropped: 0,
+    }
+}
+
+/// A subscriber: Portunus offers one sendonly VP8 video (as a VideoRoom subscriber), str0m
+/// answers, and the PeerConnection is created on `shard`.
+pub fn subscriber(dp: &Dataplane, shard: ShardId, id: u64, now: Instant) -> Client {
+    let (sock, addr) = bind_client();
+    let server = dp.local_addrs(shard)[0];
+    let mut rtc = Rtc::builder().build(now);
+    rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
+    let creds = IceCredentials::generate(&[id as u8; IceCredentials::RANDOM_BYTES]);
+    let mut offer = SubscriberOffer::new("VideoRoom 1", 4242);
+    offer.subscribe(OfferStream::video(CodecName::Vp8));
+    let mut next = next_ssrc_fn(0x1000_0000 * id as u32);
+    let (sdp, _ctx) = offer
+        .offer(transport(&creds, server), None, &mut next)
+        .expect("offer");
+    let offer_text = sdp.to_string();
+    let ours = RemoteDescription::parse(&offer_text, SdpType::Offer).expect("own offer parses");
+    let answer = rtc
+        .sdp_api()
+        .accept_offer(SdpOffer::from_sdp_string(&offer_text).expect("offer parses"))
+        .expect("str0m accepts the offer");
+    let remote =
+        RemoteDescription::parse(&answer.to_sdp_string(), SdpType::Answer).expect("parse answer");
+    let media = &ours.media[0];
+    let ssrc = media.ssrcs.first().expect("we announce an SSRC").ssrc;
+    let pt = vp8_pt(media);
+    let mid = Mid::from(media.mid.as_str());
+    send(
+        dp,
+        shard,
+        create_command(PeerId(id), creds, &remote, Vec::new()),
+    );
+    Client {
+        rtc,
+        sock,
+        addr,
+        server,
+        peer: PeerId(id),
+        shard,
+        mid,
+        connected: false,
+        ssrc,
+        pt,
+        frames: Vec::new(),
+        keyframe_requests: 0,
+        silent: false,
+        drop_every: 0,
+        rtp_seen: 0,
+        rtp_dropped: 0,
+    }
+}
+
+/// Forwards `publisher`'s video to `sub`.
+pub fn subscribe(dp: &Dataplane, publisher: &Client, sub: &Client) {
+    let s = Subscription {
+        subscriber: sub.peer,
+        source: StreamKey {
+            publisher: publisher.peer,
+            ssrc: publisher.ssrc,
+        },
+        source_shard: publisher.shard,
+        ssrc: sub.ssrc,
+        rtx: None,
+        payload_types: vec![(publisher.pt, sub.pt)],
+        extensions: ExtIdMap::new(),
+        clock_rate: 90_000,
+        kind: MediaKind::Video,
+    };
+    dp.add_forward(sub.shard, s).expect("queue has room");
+}
+
+pub fn send(dp: &Dataplane, shard: ShardId, cmd: ShardCommand) {
+    dp.send(shard, cmd).expect("command queue has room");
+}
+
+impl Client {
+    /// Feeds str0m what arrived, and sends what it wants to send.
+    pub fn drive(&mut self, now: Instant) {
+        if self.silent {
+            return;
+        }
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = self.sock.recv_from(&mut buf) {
+            if classify(&buf[..n]) == PacketKind::Rtp {
+                self.rtp_seen += 1;
+                if self.drop_every > 0 && self.rtp_seen.is_multiple_of(self.drop_every) {
+                    self.rtp_dropped += 1;
+                    continue;
+                }
+            }
+            let Ok(contents) = buf[..n].try_into() else {
+                continue;
+            };
+            let receive = Receive {
+                proto: Protocol::Udp,
+                source: from,
+                destination: self.addr,
+                contents,
+            };
+            // str0m reports datagrams it cannot use as errors; the session goes on.
+            let _ = self.rtc.handle_input(Input::Receive(now, receive));
+        }
+        self.rtc
+            .handle_input(Input::Timeout(now))
+            .expect("str0m timeout");
+        loop {
+            match self.rtc.poll_output().expect("str0m output") {
+                Output::Timeout(_) => break,
+                Output::Transmit(t) => {
+                    let _ = self.sock.send_to(&t.contents, t.destination);
+                }
+                Output::Event(e) => match e {
+                    Event::Connected => self.connected = true,
+                    Event::MediaData(m) => self.frames.push(m),
+                    Event::KeyframeRequest(_) => self.keyframe_requests += 1,
+                    _ => {}
+                },
+            }
+        }
+    }
+
+    /// Writes VP8 frame `n` (a publisher only).
+    pub fn write_frame(&mut self, now: Instant, n: u32) {
+        let data = frame(n);
+        let pt = self.pt.into();
+        let w = self.rtc.writer(self.mid).expect("writer");
+        w.write(pt, now, MediaTime::from_90khz(u64::from(n) * 3000), data)
+            .expect("str0m writes the frame");
+    }
+}
+
+/// Frame `n`: a VP8 keyframe header followed by bytes that name the frame; 3000 bytes, so
+/// each frame is several equal-size RTP packets (a GSO batch).
+pub fn frame(n: u32) -> Vec<u8> {
+    let mut f = vec![0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00];
+    f.extend_from_slice(&n.to_be_bytes());
+    while f.len() < 3000 {
+        f.push((f.len() as u32 ^ n) as u8);
+    }
+    f
+}
+
+/// Drives clients and collects events until `done` says so or `limit` passes.
+pub fn run_until(
+    dp: &Dataplane,
+    clients: &mut [&mut Client],
+    events: &mut Vec<ShardEvent>,
+    limit: Duration,
+    mut done: impl FnMut(&[&mut Client], &[ShardEvent]) -> bool,
+) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        let now = Instant::now();
+        for c in clients.iter_mut() {
+            c.drive(now);
+        }
+        while let Some(ev) = dp.try_recv() {
+            events.push(ev);
+        }
+        if done(clients, events) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    false
+}
+
+/// Waits until every client and its PeerConnection are connected.
+pub fn connect_all(dp: &Dataplane, clients: &mut [&mut Client], events: &mut Vec<ShardEvent>) {
+    let ids: Vec<PeerId> = clients.iter().map(|c| c.peer).collect();
+    let ok = run_until(dp, clients, events, Duration::from_secs(10), |cs, evs| {
+        cs.iter().all(|c| c.connected)
+            && ids.iter().all(|id| {
+                evs.iter()
+                    .any(|e| matches!(e, ShardEvent::PeerConnected { peer, .. } if peer == id))
+            })
+    });
+    let failed: Vec<&ShardEvent> = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                ShardEvent::CommandFailed { .. } | ShardEvent::Hangup { .. }
+            )
+        })
+        .collect();
+    assert!(ok, "every peer connects; failures: {failed:?}");
+}
+
+/// The latest stats snapshot of `shard`.
+pub fn stats(
+    dp: &Dataplane,
+    shard: ShardId,
+    clients: &mut [&mut Client],
+    events: &mut Vec<ShardEvent>,
+) -> portunus_dataplane::ShardStats {
+    send(dp, shard, ShardCommand::GetStats);
+    let before = events.len();
+    let ok = run_until(dp, clients, events, Duration::from_secs(5), |_, evs| {
+        evs[before..]
+            .iter()
+            .any(|e| matches!(e, ShardEvent::Stats(s) if s.shard == shard))
+    });
+    assert!(ok, "stats arrive");
+    events[before..]
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            ShardEvent::Stats(s) if s.shard == shard => Some((**s).clone()),
+            _ => None,
+        })
+        .expect("stats")
+}
