@@ -21,6 +21,16 @@ pub enum TuneError {
         /// The online CPUs, as a CPU list.
         online: String,
     },
+    /// The shard count asked for is 0 or more than the online CPUs.
+    #[error(
+        "cannot run {shards} shards on the online CPUs {online}: the count must be at least 1 and at most one per online CPU"
+    )]
+    ShardCount {
+        /// The number asked for.
+        shards: usize,
+        /// The online CPUs, as a CPU list.
+        online: String,
+    },
     /// `apply --yes` on the real root (`/`) without root privileges.
     #[error(
         "applying changes to the host needs root (effective uid 0), this process runs as uid {euid}; \

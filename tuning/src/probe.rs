@@ -19,6 +19,7 @@ pub struct HostProbe {
     root: PathBuf,
     io_uring: IoUringSetup,
     shard_cores: Option<CpuSet>,
+    limits_of: Option<u32>,
     page_size: u64,
 }
 
@@ -78,6 +79,7 @@ impl HostProbe {
             root,
             io_uring,
             shard_cores: None,
+            limits_of: None,
             page_size,
         }
     }
@@ -110,17 +112,24 @@ impl HostProbe {
     /// i-th core.
     ///
     /// # Errors
-    /// [`TuneError::ShardCores`] when `shards` is 0 or more than the online CPUs.
+    /// [`TuneError::ShardCount`] when `shards` is 0 or more than the online CPUs.
     pub fn with_shards(self, shards: usize) -> Result<Self, TuneError> {
         let online = self.online_cpus();
         if shards == 0 || shards > online.len() {
-            return Err(TuneError::ShardCores {
-                asked: format!("{shards} shards"),
+            return Err(TuneError::ShardCount {
+                shards,
                 online: online.to_list(),
             });
         }
         let cores = online.first(shards);
         self.with_shard_cores(cores)
+    }
+
+    /// Reads resource limits from `/proc/<pid>/limits` instead of `/proc/self/limits`, to
+    /// check a running server's limits rather than those of the process doing the check.
+    pub fn with_limits_of(mut self, pid: u32) -> Self {
+        self.limits_of = Some(pid);
+        self
     }
 
     /// The directory the probe reads below.
@@ -223,13 +232,22 @@ impl HostProbe {
         Some(target.file_name()?.to_str()?.to_owned())
     }
 
-    /// A resource limit of this process from `/proc/self/limits`.
+    /// A resource limit of this process from `/proc/self/limits`, or of the process set
+    /// with [`HostProbe::with_limits_of`].
     pub fn limit(&self, resource: Resource) -> Option<Limit> {
         let label = match resource {
             Resource::Memlock => "Max locked memory",
             Resource::Nofile => "Max open files",
         };
-        parse_limit(&self.read("/proc/self/limits")?, label)
+        parse_limit(&self.read(&self.limits_path())?, label)
+    }
+
+    /// The `limits` file [`HostProbe::limit`] reads.
+    pub fn limits_path(&self) -> String {
+        match self.limits_of {
+            Some(pid) => format!("/proc/{pid}/limits"),
+            None => "/proc/self/limits".to_owned(),
+        }
     }
 }
 

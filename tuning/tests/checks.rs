@@ -141,6 +141,24 @@ fn nofile_fails_at_1024_warns_below_65536_and_passes_above() {
     assert_eq!(status(&host.probe(), "limits.nofile"), Status::Ok);
 }
 
+#[test]
+fn limits_can_be_read_from_the_running_server_instead_of_the_checker() {
+    let host = FakeHost::untuned();
+    host.file(
+        "proc/4242/limits",
+        "Max open files            1048576              1048576              files     \n\
+         Max locked memory         unlimited            unlimited            bytes     \n",
+    );
+    let probe = host.probe().with_limits_of(4242);
+    assert_eq!(status(&probe, "limits.nofile"), Status::Ok);
+    assert_eq!(status(&probe, "limits.memlock"), Status::Ok);
+    let gone = host.probe().with_limits_of(4343);
+    assert_eq!(
+        result(&gone, "limits.nofile").observed,
+        "unreadable (/proc/4343/limits)"
+    );
+}
+
 // --- network sysctls --------------------------------------------------------------------
 
 #[test]

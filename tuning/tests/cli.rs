@@ -240,6 +240,19 @@ fn check_exits_1_when_a_check_fails_and_0_once_tuned() {
 }
 
 #[test]
+fn pid_checks_the_limits_of_that_process() {
+    let host = FakeHost::untuned();
+    host.file(
+        "proc/77/limits",
+        "Max open files            65536                65536                files     \n",
+    );
+    let out = run_on(&host, &["check", "--pid", "77"]);
+    let table = stdout(&out);
+    assert!(table.contains("\nok       limits.nofile "), "{table}");
+    assert!(table.contains("unreadable (/proc/77/limits)"), "{table}");
+}
+
+#[test]
 fn check_json_carries_every_result_and_the_same_exit_code() {
     let host = FakeHost::untuned();
     let out = run_on(&host, &["check", "--json", "--shards", "2"]);

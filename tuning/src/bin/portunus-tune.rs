@@ -54,6 +54,9 @@ struct HostArgs {
     /// The CPUs the shards run on, as a kernel CPU list (`0-3,8`).
     #[arg(long, value_name = "LIST", value_parser = parse_cores)]
     cores: Option<CpuSet>,
+    /// Check the resource limits of this running process (the server) instead of our own.
+    #[arg(long, value_name = "PID")]
+    pid: Option<u32>,
     /// Read and write below DIR instead of / (for tests: a fake /proc and /sys tree).
     #[arg(long, value_name = "DIR", default_value = "/")]
     root: PathBuf,
@@ -75,7 +78,10 @@ fn main() -> ExitCode {
 
 impl HostArgs {
     fn probe(&self) -> Result<HostProbe, TuneError> {
-        let probe = HostProbe::new(&self.root);
+        let mut probe = HostProbe::new(&self.root);
+        if let Some(pid) = self.pid {
+            probe = probe.with_limits_of(pid);
+        }
         match (&self.cores, self.shards) {
             (Some(cores), _) => probe.with_shard_cores(cores.clone()),
             (None, Some(shards)) => probe.with_shards(shards),

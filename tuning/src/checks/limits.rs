@@ -93,7 +93,7 @@ pub(super) fn memlock(probe: &HostProbe) -> CheckResult {
     CheckResult {
         name: "limits.memlock".to_owned(),
         observed: limit.map_or_else(
-            || "unreadable (/proc/self/limits)".to_owned(),
+            || format!("unreadable ({})", probe.limits_path()),
             |l| format!("{} (hard {})", limit_bytes(l.soft), limit_bytes(l.hard)),
         ),
         recommended: format!(
@@ -126,7 +126,7 @@ pub(super) fn nofile(probe: &HostProbe) -> CheckResult {
     CheckResult {
         name: "limits.nofile".to_owned(),
         observed: limit.map_or_else(
-            || "unreadable (/proc/self/limits)".to_owned(),
+            || format!("unreadable ({})", probe.limits_path()),
             |l| format!("{} (hard {})", l.soft, l.hard),
         ),
         recommended: format!(">= {NOFILE_RECOMMENDED}"),
