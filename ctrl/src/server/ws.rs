@@ -16,6 +16,9 @@ use crate::api::{ApiKind, parse_ws_frame, response};
 use crate::config::JsonStyle;
 use crate::{ConnId, Transport};
 
+/// Initial read buffer per WebSocket: Janus messages are small, and tungstenite's 128 KiB
+/// default would cost 128 MiB per thousand idle sockets; the buffer grows for big SDPs.
+const READ_BUFFER: usize = 4096;
 /// Outgoing bytes a slow client may leave unread before it is disconnected.
 const MAX_WRITE_BUFFER: usize = 8 << 20;
 
@@ -66,7 +69,8 @@ impl Server {
         let config = WebSocketConfig::default()
             .max_message_size(Some(max))
             .max_frame_size(Some(max))
-            .max_write_buffer_size(MAX_WRITE_BUFFER);
+            .max_write_buffer_size(MAX_WRITE_BUFFER)
+            .read_buffer_size(READ_BUFFER);
         let ws = WebSocket::from_partially_read(h.stream, leftover, WsRole::Server, Some(config));
         conn.set_deadline(None); // no idle deadline on WebSockets: sessions time out instead
         self.service_ws(now, token, conn, Box::new(ws))
