@@ -2,12 +2,14 @@
 //! SIGINT or SIGTERM.
 //!
 //! Zero configuration gives Janus's ports on 127.0.0.1 (HTTP 8088, WebSocket 8188, Admin and
-//! `/metrics` 7088). An invalid setting prints one line naming it and exits with code 2.
+//! `/metrics` 7088). An invalid setting prints one line naming it and exits with code 2. Host
+//! checks that fail (see `portunus-tune`) are logged as warnings at start.
 
 use std::process::ExitCode;
 
 use portunus_ctrl::Server;
 use portunus_ctrl::cli::{CliError, config_from_args};
+use portunus_tune::HostProbe;
 
 fn main() -> ExitCode {
     let config = match config_from_args(std::env::args_os()) {
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
         }
     };
     let log = portunus_ctrl::logging::init(config.general.debug_level);
+    warn_about_host(config.media.shards);
     let mut server = match Server::bind(&config) {
         Ok(s) => s,
         Err(e) => {
@@ -56,5 +59,24 @@ fn main() -> ExitCode {
             eprintln!("portunus: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// Logs one warning per host check that fails (`portunus-tune check` explains each), so an
+/// operator sees at start what limits this machine. `shards` 0 means one per online core.
+fn warn_about_host(shards: usize) {
+    let host = HostProbe::new("/");
+    let host = match shards {
+        0 => host,
+        n => match host.clone().with_shards(n) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!("host checks: {e}");
+                host
+            }
+        },
+    };
+    for warning in portunus_tune::startup_warnings(&host) {
+        tracing::warn!("{warning}");
     }
 }
