@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use portunus_rtp::{ExtIdMap, RtpPacketMut, Ssrc};
+use portunus_rtp::{ExtIdMap, RtpPacketMut, SeqExtender, SeqNo, Ssrc};
 use smallvec::SmallVec;
 
 use crate::io::MAX_DATAGRAM;
@@ -22,9 +22,11 @@ pub struct Rewriter {
     clock_rate: u32,
     seq_offset: u16,
     ts_offset: u32,
-    /// The first input sequence number after the latest re-base: older packets (reordered
-    /// from before a switch) are dropped, not mapped into the new range.
-    base_seq: u16,
+    /// Input sequence numbers extended since the latest re-base, and the first of them:
+    /// older packets (reordered from before a switch) are dropped, not mapped into the
+    /// new range.
+    ext: SeqExtender,
+    base: SeqNo,
     last: Option<Last>,
     resync: bool,
 }
@@ -44,7 +46,8 @@ impl Rewriter {
             clock_rate: clock_rate.max(1),
             seq_offset: 0,
             ts_offset: 0,
-            base_seq: 0,
+            ext: SeqExtender::new(),
+            base: SeqNo(0),
             last: None,
             resync: true,
         }
@@ -75,7 +78,8 @@ impl Rewriter {
         };
         if self.resync {
             self.resync = false;
-            self.base_seq = seq;
+            self.ext = SeqExtender::new();
+            self.base = self.ext.extend(seq);
             match self.last {
                 None => {
                     self.seq_offset = 0;
@@ -91,7 +95,7 @@ impl Rewriter {
                     self.ts_offset = last.ts.wrapping_add(ticks).wrapping_sub(ts);
                 }
             }
-        } else if (seq.wrapping_sub(self.base_seq) as i16) < 0 {
+        } else if self.ext.extend(seq) < self.base {
             return false;
         }
         let out_seq = seq.wrapping_add(self.seq_offset);
@@ -354,6 +358,20 @@ mod tests {
         assert_eq!(run(&mut r, t1, 30_004, 7_003_000).map(|x| x.0), Some(5));
         assert_eq!(run(&mut r, t1, 30_003, 7_003_000).map(|x| x.0), Some(4));
         assert_eq!(r.source_seq(4), 30_003);
+    }
+
+    #[test]
+    fn a_long_stream_keeps_flowing_across_many_wraps() {
+        let t0 = Instant::now();
+        let mut r = Rewriter::new(9, 90_000);
+        for i in 0..200_000u32 {
+            let seq = (1000 + i) as u16;
+            assert_eq!(
+                run(&mut r, t0, seq, i).map(|x| x.0),
+                Some(seq),
+                "packet {i}"
+            );
+        }
     }
 
     #[test]

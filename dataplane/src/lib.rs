@@ -49,6 +49,8 @@
 //! ```
 #![deny(missing_docs)]
 
+#[doc(hidden)]
+pub mod bench;
 mod counters;
 pub mod forward;
 mod io;

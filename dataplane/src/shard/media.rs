@@ -8,7 +8,7 @@ use std::time::Instant;
 use portunus_peer::{PeerError, Received};
 use portunus_rtp::rtcp::{RtcpCompound, RtcpPacket, write_pli};
 use portunus_rtp::{PacketKind, RtpPacket, RtpPacketMut, Ssrc, classify, write_rtx};
-use portunus_srtp::SrtpError;
+use portunus_srtp::{SrtpContext, SrtpError};
 
 use super::{Inbound, MAX_INBOUND, Session, State};
 use crate::counters::{Counters, DropReason};
@@ -407,6 +407,24 @@ pub(crate) fn forward_one(
         counters.drop(DropReason::SubscriberNotReady);
         return;
     };
+    forward_into(now, sub, srtp, tx, sock, path.remote, counters, plain);
+}
+
+/// The per-subscriber core of the fan-out: copy into a send slot, rewrite, protect, queue.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the hot path takes split borrows of the shard state"
+)]
+pub(crate) fn forward_into(
+    now: Instant,
+    sub: &mut Sub,
+    srtp: &mut SrtpContext,
+    tx: &mut TxQueue,
+    sock: usize,
+    dst: SocketAddr,
+    counters: &mut Counters,
+    plain: &[u8],
+) {
     let Some(slot) = tx.slot() else {
         counters.drop(DropReason::TxFull);
         return;
@@ -426,7 +444,7 @@ pub(crate) fn forward_one(
     }
     match srtp.protect_rtp(slot, n) {
         Ok(len) => {
-            tx.push(sock, path.remote, len);
+            tx.push(sock, dst, len);
             counters.rtp_out += 1;
         }
         Err(_) => counters.drop(DropReason::ProtectFailed),

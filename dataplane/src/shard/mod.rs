@@ -3,7 +3,7 @@
 //! except through the command/event queues and the shard↔shard rings.
 
 mod commands;
-mod media;
+pub(crate) mod media;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
