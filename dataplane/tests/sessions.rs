@@ -8,8 +8,9 @@ use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
 use common::{Client, connect_all, publisher, run_until, stats, subscribe, subscriber};
-use portunus_dataplane::{BackendKind, DropReason, ShardEvent, ShardId};
+use portunus_dataplane::{BackendKind, DropReason, ShardCommand, ShardEvent, ShardId};
 use portunus_peer::HangupReason;
+use portunus_sctp::MessageKind;
 use str0m::media::KeyframeRequestKind;
 
 const FRAMES: u32 = 30;
@@ -277,4 +278,78 @@ fn nacks_are_answered_from_the_history_under_5_percent_loss_epoll() {
 #[test]
 fn nacks_are_answered_from_the_history_under_5_percent_loss_io_uring() {
     nack_recovers_loss(BackendKind::IoUring);
+}
+
+fn data_channel_round_trip(backend: BackendKind) {
+    let dp = common::start(backend, 2, Duration::from_secs(30));
+    let mut client = common::publisher_with(&dp, ShardId(1), 11, Instant::now(), true);
+    client.greeting = Some("hello from str0m".into());
+    let mut events = Vec::new();
+    connect_all(&dp, &mut [&mut client], &mut events);
+    let got = run_until(
+        &dp,
+        &mut [&mut client],
+        &mut events,
+        Duration::from_secs(5),
+        |_, evs| {
+            evs.iter()
+                .any(|e| matches!(e, ShardEvent::DataChannelMessage { .. }))
+        },
+    );
+    assert!(got, "the greeting arrives; events: {events:?}");
+    let opened = events.iter().find_map(|e| match e {
+        ShardEvent::DataChannelOpen {
+            peer,
+            channel,
+            label,
+            ..
+        } if *peer == client.peer => Some((*channel, label.clone())),
+        _ => None,
+    });
+    let (channel, label) = opened.expect("the channel open is reported");
+    assert_eq!(label, "chat");
+    let (kind, data) = events
+        .iter()
+        .find_map(|e| match e {
+            ShardEvent::DataChannelMessage {
+                channel: c,
+                kind,
+                data,
+                ..
+            } if *c == channel => Some((*kind, data.clone())),
+            _ => None,
+        })
+        .expect("message on the opened channel");
+    assert_eq!(kind, MessageKind::String);
+    assert_eq!(data, b"hello from str0m");
+    common::send(
+        &dp,
+        ShardId(1),
+        ShardCommand::SendData {
+            peer: client.peer,
+            channel,
+            kind: MessageKind::String,
+            data: b"hello from the dataplane".to_vec(),
+        },
+    );
+    let back = run_until(
+        &dp,
+        &mut [&mut client],
+        &mut events,
+        Duration::from_secs(5),
+        |cs, _| !cs[0].messages.is_empty(),
+    );
+    assert!(back, "SendData reaches the browser");
+    assert_eq!(client.messages, ["hello from the dataplane"]);
+    dp.stop();
+}
+
+#[test]
+fn data_channel_messages_cross_both_ways_epoll() {
+    data_channel_round_trip(BackendKind::Epoll);
+}
+
+#[test]
+fn data_channel_messages_cross_both_ways_io_uring() {
+    data_channel_round_trip(BackendKind::IoUring);
 }

@@ -15,6 +15,7 @@ use portunus_dataplane::{
 use portunus_dtls::{DtlsCertificate, DtlsConfig, DtlsOptions, DtlsRole, Fingerprint};
 use portunus_ice::IceCredentials;
 use portunus_rtp::{ExtIdMap, PacketKind, classify};
+use portunus_sctp::SctpConfig;
 use portunus_sdp::CodecName;
 use portunus_sdp::jsep::{
     self, AnswerConfig, LocalTransport, MergeContext, OfferStream, RemoteDescription, SdpType,
@@ -70,6 +71,10 @@ pub struct Client {
     pub drop_every: u32,
     pub rtp_seen: u32,
     pub rtp_dropped: u32,
+    /// Data-channel messages received (text).
+    pub messages: Vec<String>,
+    /// What the client writes on a channel as soon as it opens.
+    pub greeting: Option<String>,
 }
 
 fn bind_client() -> (UdpSocket, SocketAddr) {
@@ -140,20 +145,28 @@ fn vp8_pt(media: &jsep::RemoteMedia) -> u8 {
 /// A publisher: str0m offers one sendonly VP8 video; Portunus answers as a VideoRoom
 /// publisher and creates the PeerConnection on `shard`.
 pub fn publisher(dp: &Dataplane, shard: ShardId, id: u64, now: Instant) -> Client {
+    publisher_with(dp, shard, id, now, false)
+}
+
+/// A publisher that also offers a data channel (`chat`) when `data` is set.
+pub fn publisher_with(dp: &Dataplane, shard: ShardId, id: u64, now: Instant, data: bool) -> Client {
     let (sock, addr) = bind_client();
     let server = dp.local_addrs(shard)[0];
     let mut rtc = Rtc::builder().build(now);
     rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
     let mut change = rtc.sdp_api();
     let mid = change.add_media(StrKind::Video, Direction::SendOnly, None, None, None);
+    if data {
+        change.add_channel("chat".into());
+    }
     let (offer, pending) = change.apply().expect("offer");
     let remote =
         RemoteDescription::parse(&offer.to_sdp_string(), SdpType::Offer).expect("parse offer");
     let creds = IceCredentials::generate(&[id as u8; IceCredentials::RANDOM_BYTES]);
     let plugin_view = jsep::anonymize(&remote.sdp).expect("anonymize");
-    let plugin_answer =
-        jsep::generate_answer(&plugin_view, &AnswerConfig::videoroom_publisher("1"), &[])
-            .expect("answer");
+    let mut policy = AnswerConfig::videoroom_publisher("1");
+    policy.accept_data = data;
+    let plugin_answer = jsep::generate_answer(&plugin_view, &policy, &[]).expect("answer");
     let mut next = next_ssrc_fn(0x1000_0000 * id as u32);
     let ctx = MergeContext::for_answer(&remote, transport(&creds, server), &mut next);
     let answer = jsep::merge(&plugin_answer, &ctx)
@@ -174,11 +187,23 @@ pub fn publisher(dp: &Dataplane, shard: ShardId, id: u64, now: Instant) -> Clien
         kind: MediaKind::Video,
     }];
     let pt = vp8_pt(media);
-    send(
-        dp,
-        shard,
-        create_command(PeerId(id), creds, &remote, inbound),
-    );
+    let mut cmd = create_command(PeerId(id), creds, &remote, inbound);
+    if let (true, ShardCommand::CreatePeer(c)) = (data, &mut cmd) {
+        let m = remote
+            .media
+            .iter()
+            .find(|m| m.kind == portunus_sdp::MediaKind::Application)
+            .expect("data m-line");
+        c.data_channels = Some(SctpConfig {
+            max_message_size_remote: m
+                .max_message_size
+                .unwrap_or(65_536)
+                .try_into()
+                .unwrap_or(u32::MAX),
+            ..SctpConfig::default()
+        });
+    }
+    send(dp, shard, cmd);
     Client {
         rtc,
         sock,
@@ -196,6 +221,8 @@ pub fn publisher(dp: &Dataplane, shard: ShardId, id: u64, now: Instant) -> Clien
         drop_every: 0,
         rtp_seen: 0,
         rtp_dropped: 0,
+        messages: Vec::new(),
+        greeting: None,
     }
 }
 
@@ -247,6 +274,8 @@ pub fn subscriber(dp: &Dataplane, shard: ShardId, id: u64, now: Instant) -> Clie
         drop_every: 0,
         rtp_seen: 0,
         rtp_dropped: 0,
+        messages: Vec::new(),
+        greeting: None,
     }
 }
 
@@ -313,6 +342,15 @@ impl Client {
                     Event::Connected => self.connected = true,
                     Event::MediaData(m) => self.frames.push(m),
                     Event::KeyframeRequest(_) => self.keyframe_requests += 1,
+                    Event::ChannelOpen(id, _) => {
+                        if let (Some(text), Some(mut ch)) = (&self.greeting, self.rtc.channel(id)) {
+                            ch.write(false, text.as_bytes()).expect("str0m writes");
+                        }
+                    }
+                    Event::ChannelData(d) => {
+                        self.messages
+                            .push(String::from_utf8_lossy(&d.data).into_owned());
+                    }
                     _ => {}
                 },
             }
