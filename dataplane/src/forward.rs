@@ -266,6 +266,32 @@ impl Forwarding {
         Some(sub)
     }
 
+    /// Moves subscription `idx` to another source; its rewriter re-bases on the next packet.
+    pub(crate) fn switch(&mut self, idx: usize, source: StreamKey, source_shard: ShardId) {
+        let Some(sub) = self.subs.get_mut(idx) else {
+            return;
+        };
+        let old = sub.source;
+        sub.source = source;
+        sub.source_shard = source_shard;
+        sub.rewriter.switch_source();
+        let video = sub.kind == MediaKind::Video;
+        if let Some(route) = self.routes.get_mut(&old) {
+            route.local.retain(|i| *i != idx);
+            if route.local.is_empty() {
+                route.history = None;
+            }
+            if route.is_empty() {
+                self.routes.remove(&old);
+            }
+        }
+        let route = self.routes.entry(source).or_default();
+        route.local.push(idx);
+        if video && route.history.is_none() {
+            route.history = Some(Box::new(History::new()));
+        }
+    }
+
     /// Counts one more subscription of `source` on shard `to`.
     pub(crate) fn add_remote(&mut self, source: StreamKey, to: ShardId) {
         let route = self.routes.entry(source).or_default();
@@ -384,6 +410,53 @@ mod tests {
             run(&mut r, t0, 10, 500).map(|x| (x.0, x.1)),
             Some((11, 501))
         );
+    }
+
+    #[test]
+    fn a_switched_subscription_moves_between_routes() {
+        let (a, b) = (
+            StreamKey {
+                publisher: PeerId(1),
+                ssrc: 5,
+            },
+            StreamKey {
+                publisher: PeerId(2),
+                ssrc: 6,
+            },
+        );
+        let mut f = Forwarding::default();
+        let s = Subscription {
+            subscriber: PeerId(3),
+            source: a,
+            source_shard: ShardId(0),
+            ssrc: 77,
+            rtx: None,
+            payload_types: Vec::new(),
+            extensions: ExtIdMap::new(),
+            clock_rate: 90_000,
+            kind: MediaKind::Video,
+        };
+        let idx = f.add_local(Sub::new(&s, 0));
+        let t0 = Instant::now();
+        let mut p = packet(100, 1000);
+        let mut pkt = RtpPacketMut::parse(&mut p).expect("rtp");
+        assert!(f.subs[idx].rewrite(t0, &mut pkt));
+        f.switch(idx, b, ShardId(1));
+        assert!(
+            !f.routes.contains_key(&a),
+            "the old route is gone with its last subscriber"
+        );
+        assert_eq!(f.routes[&b].local.as_slice(), &[idx]);
+        assert!(f.routes[&b].history.is_some());
+        let mut p = packet(9000, 55);
+        let mut pkt = RtpPacketMut::parse(&mut p).expect("rtp");
+        assert!(f.subs[idx].rewrite(t0, &mut pkt));
+        assert_eq!(
+            pkt.as_packet().sequence_number(),
+            101,
+            "continuous across the switch"
+        );
+        assert_eq!(pkt.as_packet().ssrc().0, 77);
     }
 
     #[test]

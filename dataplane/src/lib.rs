@@ -374,6 +374,38 @@ impl Dataplane {
         Ok(())
     }
 
+    /// Switches a subscriber's forward (subscriber-side SSRC `ssrc`) from `old` to `new`
+    /// stream: [`ShardCommand::SwitchForward`] to the subscriber's shard, and the route
+    /// changes on the publishers' shards.
+    ///
+    /// # Errors
+    /// As [`Self::send`]; commands already sent stay sent.
+    pub fn switch_forward(
+        &self,
+        subscriber_shard: ShardId,
+        subscriber: PeerId,
+        ssrc: u32,
+        old: (StreamKey, ShardId),
+        new: (StreamKey, ShardId),
+    ) -> Result<(), SendError> {
+        let cmd = ShardCommand::SwitchForward {
+            subscriber,
+            ssrc,
+            source: new.0,
+            source_shard: new.1,
+        };
+        self.send(subscriber_shard, cmd)?;
+        if old.1 != subscriber_shard {
+            let to = subscriber_shard;
+            self.send(old.1, ShardCommand::RemoveRoute { source: old.0, to })?;
+        }
+        if new.1 != subscriber_shard {
+            let to = subscriber_shard;
+            self.send(new.1, ShardCommand::AddRoute { source: new.0, to })?;
+        }
+        Ok(())
+    }
+
     /// Undoes [`Self::add_forward`]. The control plane calls it for every forward of a
     /// PeerConnection that closed or hung up, so publisher shards stop routing to it.
     ///

@@ -143,6 +143,21 @@ pub enum ShardCommand {
         /// The stream.
         source: StreamKey,
     },
+    /// Sent to the subscriber's shard: the subscription that delivers under subscriber-side
+    /// SSRC `ssrc` takes its packets from `source` from now on (VideoRoom switch), keeping
+    /// the subscriber's sequence numbers and timestamps continuous. Routes on publisher
+    /// shards change with [`ShardCommand::RemoveRoute`] / [`ShardCommand::AddRoute`] (or use
+    /// [`crate::Dataplane::switch_forward`]).
+    SwitchForward {
+        /// The receiving PeerConnection.
+        subscriber: PeerId,
+        /// The subscriber-side SSRC of the subscription.
+        ssrc: u32,
+        /// The new stream.
+        source: StreamKey,
+        /// The new stream's shard.
+        source_shard: ShardId,
+    },
     /// Sent to the publisher's shard: pass `source`'s decrypted packets to shard `to`
     /// (counted: one per subscriber there).
     AddRoute {
@@ -186,6 +201,9 @@ pub enum ShardError {
     /// No PeerConnection with this id on the shard.
     #[error("no such PeerConnection on this shard")]
     NoSuchPeer,
+    /// The subscriber has no forward with this SSRC.
+    #[error("no such forward on this PeerConnection")]
+    NoSuchForward,
     /// A PeerConnection with this id or ICE ufrag already exists on the shard.
     #[error("duplicate PeerConnection id or ICE ufrag")]
     Duplicate,

@@ -76,6 +76,27 @@ impl State {
                     self.sessions[slot].subs.retain(|i| *i != idx);
                 }
             }
+            ShardCommand::SwitchForward {
+                subscriber,
+                ssrc,
+                source,
+                source_shard,
+            } => {
+                let Some(slot) = self.by_id.get(&subscriber).copied() else {
+                    self.fail(None, subscriber, ShardError::NoSuchPeer);
+                    return;
+                };
+                let idx = self.sessions[slot].subs.iter().copied().find(|i| {
+                    self.fwd
+                        .subs
+                        .get(*i)
+                        .is_some_and(|s| s.rewriter.ssrc() == ssrc)
+                });
+                match idx {
+                    Some(idx) => self.fwd.switch(idx, source, source_shard),
+                    None => self.fail(None, subscriber, ShardError::NoSuchForward),
+                }
+            }
             ShardCommand::AddRoute { source, to } => {
                 if to != self.id {
                     self.fwd.add_remote(source, to);
