@@ -22,8 +22,13 @@
 //! ring, one submit for all sends) and epoll with recvmmsg/sendmmsg; [`BackendKind::Auto`]
 //! picks io_uring when the kernel offers what it needs.
 //!
-//! Out of scope so far: simulcast layer selection, RTCP receiver/sender reports, NACK
-//! answering from a packet history, REMB/TWCC, plain-RTP endpoints (see the README).
+//! RTCP: subscribers' PLI/FIR are relayed to the publisher (at most one PLI per stream per
+//! [`DataplaneConfig::keyframe_min_interval`]); their NACKs are answered from a per-stream,
+//! per-shard history of the last 256 packets (RTX when the subscription names an RTX SSRC
+//! and payload type, plain retransmission otherwise).
+//!
+//! Out of scope so far: simulcast layer selection, RTCP receiver/sender reports, NACKs of
+//! our own towards publishers, REMB/TWCC, plain-RTP endpoints, per-stream statistics.
 //!
 //! ```no_run
 //! use std::sync::Arc;
