@@ -309,7 +309,10 @@ impl SplitMix64 {
 }
 
 #[cfg(test)]
-#[allow(clippy::disallowed_methods, reason = "tests take one base instant, then advance it by hand")]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests take one base instant, then advance it by hand"
+)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -404,7 +407,10 @@ mod tests {
         };
         let mut link = Link::new(cfg, 5);
         for i in 0..1_000u32 {
-            link.send(t0 + Duration::from_micros(u64::from(i) * 100), i.to_be_bytes().to_vec());
+            link.send(
+                t0 + Duration::from_micros(u64::from(i) * 100),
+                i.to_be_bytes().to_vec(),
+            );
         }
         let got = drain(&mut link, t0 + Duration::from_secs(1));
         let stats = link.stats();
@@ -414,7 +420,10 @@ mod tests {
             .iter()
             .map(|d| u32::from_be_bytes(d.as_slice().try_into().expect("4 bytes")))
             .collect();
-        assert!(seqs.windows(2).any(|w| w[1] < w[0]), "nothing was reordered");
+        assert!(
+            seqs.windows(2).any(|w| w[1] < w[0]),
+            "nothing was reordered"
+        );
     }
 
     #[test]
@@ -431,7 +440,10 @@ mod tests {
         }
         assert_eq!(link.stats().queue_dropped, 10);
         assert_eq!(link.poll_timeout(), Some(t0 + Duration::from_micros(1_000)));
-        assert_eq!(drain(&mut link, t0 + Duration::from_micros(10_000)).len(), 10);
+        assert_eq!(
+            drain(&mut link, t0 + Duration::from_micros(10_000)).len(),
+            10
+        );
     }
 
     proptest! {
