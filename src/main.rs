@@ -5,10 +5,22 @@
 //! `/metrics` 7088). An invalid setting prints one line naming it and exits with code 2. Host
 //! checks that fail (see `portunus-tune`) are logged as warnings at start.
 
+mod webrtc;
+#[cfg(test)]
+mod webrtc_tests;
+
+use std::cell::RefCell;
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use portunus_ctrl::Server;
 use portunus_ctrl::cli::{CliError, config_from_args};
+use portunus_ctrl::config::Config;
+use portunus_dataplane::{Dataplane, DataplaneConfig};
+use portunus_dtls::{DtlsCertificate, DtlsConfig, DtlsOptions};
 use portunus_tune::HostProbe;
 
 fn main() -> ExitCode {
@@ -44,6 +56,17 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let shared = match start_dataplane(&config) {
+        Ok(s) => Rc::new(RefCell::new(s)),
+        Err(e) => {
+            eprintln!("portunus: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    server
+        .control_plane()
+        .set_media_engine(Box::new(webrtc::WebRtcEngine(Rc::clone(&shared))));
+    server.add_hook(Box::new(webrtc::EngineHook(shared)));
     if let Some(log) = log {
         server
             .control_plane()
@@ -79,4 +102,42 @@ fn warn_about_host(shards: usize) {
     for warning in portunus_tune::startup_warnings(&host) {
         tracing::warn!("{warning}");
     }
+}
+
+/// Generates the DTLS certificate (one per process, as Janus does without a configured one)
+/// and starts the shards.
+fn start_dataplane(config: &Config) -> Result<webrtc::Shared, String> {
+    let cert = DtlsCertificate::generate(SystemTime::now())
+        .map_err(|e| format!("DTLS certificate: {e}"))?;
+    let fingerprint = cert.fingerprint().to_string();
+    let options = DtlsOptions {
+        mtu: config.media.dtls_mtu,
+        ..DtlsOptions::default()
+    };
+    let dtls = DtlsConfig::new(&cert, options).map_err(|e| format!("DTLS: {e}"))?;
+    let mut dp = DataplaneConfig::new(Arc::new(dtls));
+    dp.shards = config.media.shards;
+    if let Some((low, high)) = config.media.rtp_port_range {
+        dp.port_base = low;
+        let shards = if dp.shards == 0 {
+            std::thread::available_parallelism().map_or(1, usize::from)
+        } else {
+            dp.shards
+        };
+        if usize::from(high - low) + 1 < shards {
+            return Err(format!(
+                "media.rtp_port_range: {low}-{high} has fewer ports than the {shards} shards need"
+            ));
+        }
+    }
+    let dataplane = Dataplane::start(dp).map_err(|e| format!("dataplane: {e}"))?;
+    tracing::info!(shards = dataplane.shard_count(), backend = ?dataplane.backend(), "dataplane started");
+    let ice_ips = if config.media.ice_ips.is_empty() {
+        // Without --ice-ip the candidates name loopback: right for a local demo, and an
+        // operator sets the public address for anything else.
+        vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]
+    } else {
+        config.media.ice_ips.clone()
+    };
+    Ok(webrtc::Shared::new(dataplane, ice_ips, fingerprint))
 }

@@ -1,0 +1,517 @@
+//! The control plane's media engine over the dataplane: the JSEP from a client goes through
+//! the core (SDP, ICE credentials, DTLS role and fingerprint) before and after the plugin sees
+//! it, as in Janus, and every PeerConnection lives on a dataplane shard.
+//!
+//! - A client offer is parsed ([`RemoteDescription`]); the plugin gets the anonymized SDP; a
+//!   PeerConnection is created on the least loaded shard right away (the offer says everything
+//!   it needs). The plugin's answer is merged with our ICE credentials, DTLS fingerprint and
+//!   the shard's candidates (`a=ice-lite`: Portunus never sends checks).
+//! - A plugin offer (subscriber flows) is merged the same way; the PeerConnection is created
+//!   when the client's answer brings its credentials, fingerprint and DTLS role.
+//! - Dataplane events come back on the control thread through [`EngineHook`] and become the
+//!   core's `webrtcup`, `media` and `hangup` events.
+//!
+//! Not wired yet: plugins' forwarding intents (media stays on its PeerConnection), trickled
+//! candidates (an ICE-lite server learns addresses from the checks themselves), renegotiation
+//! beyond keeping the latest description, and ICE restarts.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use portunus_ctrl::api::{ApiError, JanusCode};
+use portunus_ctrl::media::{
+    CloseReason, HangupReason, Jsep, JsepType, MediaEngine, MediaKind, PeerEvent,
+};
+use portunus_ctrl::{ControlPlane, HandleId, LoopHook};
+use portunus_dataplane::{
+    CreatePeer, Dataplane, InboundStream, MediaKind as DpKind, PeerId, ReplyTo, ShardCommand,
+    ShardEvent, ShardId,
+};
+use portunus_dtls::{DtlsRole, Fingerprint};
+use portunus_ice::IceCredentials;
+use portunus_sctp::SctpConfig;
+use portunus_sdp::jsep::{self, LocalTransport, MergeContext, RemoteDescription, SdpType};
+use portunus_sdp::{MediaKind as SdpKind, Sdp};
+use serde_json::{Map, Value};
+
+/// How often the hook looks at the dataplane's events while PeerConnections exist. Events are
+/// control-rate (webrtcup, media start/stop, hangups), so a short poll costs nothing and
+/// spares a wakeup thread.
+const EVENT_POLL_INTERVAL: Duration = Duration::from_millis(10);
+
+/// State shared by the engine (called by the host) and the hook (called every loop round),
+/// both on the control thread.
+pub(crate) struct Shared {
+    dataplane: Dataplane,
+    /// Addresses written into candidates in place of a wildcard bind.
+    ice_ips: Vec<IpAddr>,
+    fingerprint: String,
+    handles: HashMap<HandleId, HandleMedia>,
+    /// PeerConnections per shard, to place the next one on the least loaded shard.
+    load: Vec<usize>,
+    next_ssrc: u32,
+}
+
+/// What the core keeps per handle with a PeerConnection.
+struct HandleMedia {
+    shard: ShardId,
+    local_ice: IceCredentials,
+    /// The client's latest description.
+    remote: Option<RemoteDescription>,
+    /// Our side of the negotiation (SSRCs, RTX, DTLS role for offers).
+    merge: Option<MergeContext>,
+    /// The PeerConnection exists on its shard.
+    created: bool,
+    /// `kind` of each m-line by mid, for `media` events.
+    kinds: HashMap<String, MediaKind>,
+}
+
+impl Shared {
+    pub(crate) fn new(dataplane: Dataplane, ice_ips: Vec<IpAddr>, fingerprint: String) -> Self {
+        let shards = dataplane.shard_count();
+        Self {
+            dataplane,
+            ice_ips,
+            fingerprint,
+            handles: HashMap::new(),
+            load: vec![0; shards],
+            next_ssrc: rand::random::<u32>() | 1,
+        }
+    }
+
+    fn least_loaded_shard(&self) -> ShardId {
+        let index = (0..self.load.len())
+            .min_by_key(|i| self.load[*i])
+            .unwrap_or(0);
+        ShardId(u16::try_from(index).unwrap_or(0))
+    }
+
+    /// `a=candidate` values for the shard's sockets, one per address family bound.
+    fn candidates(&self, shard: ShardId) -> Vec<String> {
+        let mut out = Vec::new();
+        for addr in self.dataplane.local_addrs(shard) {
+            let ips: Vec<IpAddr> = if addr.ip().is_unspecified() {
+                let family: Vec<IpAddr> = self
+                    .ice_ips
+                    .iter()
+                    .copied()
+                    .filter(|ip| ip.is_ipv4() == addr.is_ipv4())
+                    .collect();
+                family
+            } else {
+                vec![addr.ip()]
+            };
+            for ip in ips {
+                let foundation = out.len() + 1;
+                let priority = 2_130_706_431u32 - u32::try_from(out.len()).unwrap_or(0);
+                out.push(format!(
+                    "{foundation} 1 udp {priority} {ip} {} typ host",
+                    addr.port()
+                ));
+            }
+        }
+        out
+    }
+
+    fn transport(&self, shard: ShardId, ice: &IceCredentials) -> LocalTransport {
+        let public_ip = self
+            .ice_ips
+            .first()
+            .map_or_else(|| "127.0.0.1".to_owned(), ToString::to_string);
+        LocalTransport {
+            ice_ufrag: ice.ufrag().to_owned(),
+            ice_pwd: ice.pwd().to_owned(),
+            fingerprint: self.fingerprint.clone(),
+            public_ip,
+            candidates: Some(self.candidates(shard)),
+            ice_lite: true,
+        }
+    }
+
+    fn new_handle_media(&self) -> HandleMedia {
+        let shard = self.least_loaded_shard();
+        HandleMedia {
+            shard,
+            local_ice: IceCredentials::generate(&rand::random()),
+            remote: None,
+            merge: None,
+            created: false,
+            kinds: HashMap::new(),
+        }
+    }
+
+    /// Creates the PeerConnection on its shard once both descriptions are known.
+    fn create_peer(&mut self, handle: HandleId, dtls_role: jsep::DtlsRole) -> Result<(), ApiError> {
+        let media = self
+            .handles
+            .get_mut(&handle)
+            .ok_or_else(|| unknown_handle(handle))?;
+        if media.created {
+            return Ok(());
+        }
+        let remote = media
+            .remote
+            .as_ref()
+            .ok_or_else(|| unknown_handle(handle))?;
+        let command = create_peer_command(handle, media, remote, dtls_role)?;
+        let shard = media.shard;
+        self.dataplane
+            .send(shard, ShardCommand::CreatePeer(Box::new(command)))
+            .map_err(|_| {
+                ApiError::new(
+                    JanusCode::Unknown,
+                    "The dataplane could not take the PeerConnection",
+                )
+            })?;
+        media.created = true;
+        if let Some(load) = self.load.get_mut(usize::from(shard.0)) {
+            *load += 1;
+        }
+        Ok(())
+    }
+
+    /// Closes the handle's PeerConnection on its shard.
+    fn close(&mut self, handle: HandleId) {
+        if let Some(media) = self.forget(handle)
+            && media.created
+        {
+            let peer = peer_id(handle);
+            let _ = self
+                .dataplane
+                .send(media.shard, ShardCommand::ClosePeer { peer });
+        }
+    }
+
+    /// Drops the handle's media state (its PeerConnection is gone or going).
+    fn forget(&mut self, handle: HandleId) -> Option<HandleMedia> {
+        let media = self.handles.remove(&handle)?;
+        if media.created
+            && let Some(load) = self.load.get_mut(usize::from(media.shard.0))
+        {
+            *load = load.saturating_sub(1);
+        }
+        Some(media)
+    }
+
+    fn ssrc_source(&mut self) -> impl FnMut() -> u32 + '_ {
+        move || {
+            self.next_ssrc = self.next_ssrc.wrapping_add(2);
+            self.next_ssrc
+        }
+    }
+}
+
+/// The [`MediaEngine`] the host calls.
+pub(crate) struct WebRtcEngine(pub(crate) Rc<RefCell<Shared>>);
+
+impl MediaEngine for WebRtcEngine {
+    fn handle_remote_jsep(
+        &mut self,
+        _now: Instant,
+        handle: HandleId,
+        jsep: &Jsep,
+        _renegotiation: bool,
+    ) -> Result<Jsep, ApiError> {
+        let sdp_type = match jsep.kind {
+            JsepType::Offer => SdpType::Offer,
+            JsepType::Answer => SdpType::Answer,
+        };
+        let remote = RemoteDescription::parse(&jsep.sdp, sdp_type).map_err(|e| sdp_error(&e))?;
+        let plugin_view = jsep::anonymize(&remote.sdp).map_err(|e| sdp_error(&e))?;
+        let mut shared = self.0.borrow_mut();
+        let dtls_role = match jsep.kind {
+            JsepType::Offer => {
+                if !shared.handles.contains_key(&handle) {
+                    let media = shared.new_handle_media();
+                    shared.handles.insert(handle, media);
+                }
+                remote.dtls_role
+            }
+            JsepType::Answer => {
+                let media = shared.handles.get_mut(&handle).ok_or_else(|| {
+                    ApiError::new(
+                        JanusCode::UnexpectedAnswer,
+                        "Unexpected ANSWER (did we offer?)",
+                    )
+                })?;
+                let ctx = media.merge.as_mut().ok_or_else(|| unknown_handle(handle))?;
+                ctx.apply_remote_answer(&remote);
+                ctx.dtls_role
+            }
+        };
+        let media = shared
+            .handles
+            .get_mut(&handle)
+            .ok_or_else(|| unknown_handle(handle))?;
+        media.kinds = media_kinds(&remote);
+        media.remote = Some(remote);
+        // A client offer can be acted on now; an answer completes our own offer.
+        shared.create_peer(handle, dtls_role)?;
+        let mut out = Jsep::new(jsep.kind, plugin_view.to_string());
+        out.update = jsep.update;
+        Ok(out)
+    }
+
+    fn handle_local_jsep(
+        &mut self,
+        _now: Instant,
+        handle: HandleId,
+        jsep: &Jsep,
+    ) -> Result<Jsep, ApiError> {
+        let plugin_sdp = Sdp::parse(&jsep.sdp).map_err(|e| sdp_error(&e))?;
+        let mut shared = self.0.borrow_mut();
+        if !shared.handles.contains_key(&handle) {
+            let media = shared.new_handle_media();
+            shared.handles.insert(handle, media);
+        }
+        let (shard, ice, previous, remote) = {
+            let media = shared
+                .handles
+                .get(&handle)
+                .ok_or_else(|| unknown_handle(handle))?;
+            (
+                media.shard,
+                media.local_ice.clone(),
+                media.merge.clone(),
+                media.remote.clone(),
+            )
+        };
+        let transport = shared.transport(shard, &ice);
+        let ctx = {
+            let mut next_ssrc = shared.ssrc_source();
+            match (jsep.kind, &remote) {
+                (JsepType::Answer, Some(remote)) => {
+                    MergeContext::for_answer(remote, transport, &mut next_ssrc)
+                }
+                (JsepType::Answer, None) => {
+                    return Err(ApiError::new(
+                        JanusCode::UnexpectedAnswer,
+                        "Unexpected ANSWER (no offer to answer)",
+                    ));
+                }
+                (JsepType::Offer, _) => MergeContext::for_offer(
+                    &plugin_sdp,
+                    transport,
+                    previous.as_ref(),
+                    &mut next_ssrc,
+                )
+                .map_err(|e| sdp_error(&e))?,
+            }
+        };
+        let merged = jsep::merge(&plugin_sdp, &ctx).map_err(|e| sdp_error(&e))?;
+        if let Some(media) = shared.handles.get_mut(&handle) {
+            media.merge = Some(ctx);
+        }
+        Ok(Jsep::new(jsep.kind, merged.to_string()))
+    }
+
+    fn handle_trickle(
+        &mut self,
+        _now: Instant,
+        _handle: HandleId,
+        _candidates: &[Value],
+        _completed: bool,
+    ) {
+        // ICE-lite: the client's checks tell the shard its addresses; trickled candidates
+        // add nothing a lite agent could use.
+    }
+
+    fn handle_close(&mut self, _now: Instant, handle: HandleId, _reason: CloseReason) {
+        self.0.borrow_mut().close(handle);
+    }
+
+    fn handle_info(&self, handle: HandleId) -> Option<Map<String, Value>> {
+        let shared = self.0.borrow();
+        let media = shared.handles.get(&handle)?;
+        let mut info = Map::new();
+        info.insert("shard".into(), media.shard.0.into());
+        info.insert("ice-lite".into(), true.into());
+        info.insert("local-ufrag".into(), media.local_ice.ufrag().into());
+        info.insert("peer-created".into(), media.created.into());
+        if let Some(remote) = &media.remote {
+            info.insert("remote-ufrag".into(), remote.ice_ufrag.clone().into());
+        }
+        let mut out = Map::new();
+        out.insert("webrtc".into(), Value::Object(info));
+        Some(out)
+    }
+}
+
+/// Moves dataplane events into the control plane on every loop round.
+pub(crate) struct EngineHook(pub(crate) Rc<RefCell<Shared>>);
+
+impl LoopHook for EngineHook {
+    fn on_round(&mut self, now: Instant, cp: &mut ControlPlane) {
+        loop {
+            let event = self.0.borrow().dataplane.try_recv();
+            let Some(event) = event else { break };
+            let delivered = self.translate(event);
+            if let Some((handle, event)) = delivered {
+                cp.handle_peer_event(now, handle, event);
+            }
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        let shared = self.0.borrow();
+        (!shared.handles.is_empty()).then(|| Instant::now() + EVENT_POLL_INTERVAL)
+    }
+}
+
+impl EngineHook {
+    fn translate(&self, event: ShardEvent) -> Option<(HandleId, PeerEvent)> {
+        match event {
+            ShardEvent::PeerConnected { peer, .. } => Some((handle_id(peer), PeerEvent::WebrtcUp)),
+            ShardEvent::Media {
+                peer,
+                mid,
+                receiving,
+                ..
+            } => {
+                let handle = handle_id(peer);
+                let mid = mid?;
+                let kind = self
+                    .0
+                    .borrow()
+                    .handles
+                    .get(&handle)?
+                    .kinds
+                    .get(&mid)
+                    .copied()?;
+                Some((
+                    handle,
+                    PeerEvent::Media {
+                        mid,
+                        kind,
+                        substream: None,
+                        receiving,
+                    },
+                ))
+            }
+            ShardEvent::Hangup { peer, reason } => {
+                let handle = handle_id(peer);
+                // The shard already dropped the PeerConnection.
+                self.0.borrow_mut().forget(handle);
+                let reason = hangup_reason(reason.janus_reason());
+                Some((handle, PeerEvent::Hangup { reason }))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn create_peer_command(
+    handle: HandleId,
+    media: &HandleMedia,
+    remote: &RemoteDescription,
+    dtls_role: jsep::DtlsRole,
+) -> Result<CreatePeer, ApiError> {
+    let fingerprint = remote
+        .fingerprint
+        .as_ref()
+        .and_then(|f| Fingerprint::from_sdp(&format!("{} {}", f.hash, f.value)).ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                JanusCode::JsepInvalidSdp,
+                "SDP missing mandatory information",
+            )
+        })?;
+    let remote_credentials =
+        IceCredentials::new(&remote.ice_ufrag, &remote.ice_pwd).map_err(|_| {
+            ApiError::new(
+                JanusCode::JsepInvalidSdp,
+                "SDP missing mandatory information",
+            )
+        })?;
+    let data_channels = remote
+        .media
+        .iter()
+        .find(|m| m.kind == SdpKind::Application && m.port != 0)
+        .map(|m| SctpConfig {
+            max_message_size_remote: m
+                .max_message_size
+                .map_or(65_536, |v| u32::try_from(v).unwrap_or(u32::MAX)),
+            ..SctpConfig::default()
+        });
+    let inbound = remote
+        .media
+        .iter()
+        .filter(|m| m.kind != SdpKind::Application && m.port != 0)
+        .flat_map(|m| {
+            let kind = if m.kind == SdpKind::Audio {
+                DpKind::Audio
+            } else {
+                DpKind::Video
+            };
+            m.peer_ssrcs
+                .iter()
+                .zip(m.peer_rtx_ssrcs.iter())
+                .filter_map(move |(ssrc, rtx)| {
+                    ssrc.map(|ssrc| InboundStream {
+                        ssrc,
+                        rtx_ssrc: *rtx,
+                        mid: m.mid.to_string(),
+                        kind,
+                    })
+                })
+        })
+        .collect();
+    Ok(CreatePeer {
+        peer: peer_id(handle),
+        reply: ReplyTo(handle.0),
+        local_credentials: media.local_ice.clone(),
+        remote_credentials: Some(remote_credentials),
+        dtls_role: match dtls_role {
+            jsep::DtlsRole::Client => DtlsRole::Client,
+            jsep::DtlsRole::Server => DtlsRole::Server,
+        },
+        remote_fingerprint: fingerprint,
+        data_channels,
+        inbound,
+    })
+}
+
+fn media_kinds(remote: &RemoteDescription) -> HashMap<String, MediaKind> {
+    remote
+        .media
+        .iter()
+        .filter_map(|m| match m.kind {
+            SdpKind::Audio => Some((m.mid.to_string(), MediaKind::Audio)),
+            SdpKind::Video => Some((m.mid.to_string(), MediaKind::Video)),
+            SdpKind::Application => None,
+        })
+        .collect()
+}
+
+/// Handle ids are unique across sessions, so they name PeerConnections too.
+fn peer_id(handle: HandleId) -> PeerId {
+    PeerId(handle.0)
+}
+
+fn handle_id(peer: PeerId) -> HandleId {
+    HandleId(peer.0)
+}
+
+fn hangup_reason(janus_text: &str) -> HangupReason {
+    match janus_text {
+        "ICE failed" => HangupReason::IceFailed,
+        "DTLS alert" => HangupReason::DtlsAlert,
+        "DTLS timeout" => HangupReason::DtlsTimeout,
+        "DTLS-SRTP stack error" => HangupReason::DtlsSrtpError,
+        _ => HangupReason::DtlsError,
+    }
+}
+
+fn sdp_error(error: &portunus_sdp::SdpError) -> ApiError {
+    ApiError::new(JanusCode::JsepInvalidSdp, error.janus_reason())
+}
+
+fn unknown_handle(handle: HandleId) -> ApiError {
+    ApiError::new(
+        JanusCode::HandleNotFound,
+        format!("No such handle {}", handle.0),
+    )
+}

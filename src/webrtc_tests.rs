@@ -1,0 +1,278 @@
+//! End to end through the whole server: a client (str0m, an independent WebRTC stack) speaks
+//! the Janus API over WebSocket, sends its offer in a `message`, gets the answer in the
+//! plugin's event, connects ICE and DTLS to a dataplane shard over loopback UDP, and the
+//! server reports `webrtcup` and `media`, then `hangup` after the client goes silent.
+//!
+//! The plugin here is a test double that answers offers as EchoTest's SDP rules do; the real
+//! plugins are tested in their own crate.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::net::{TcpStream, UdpSocket};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use portunus_ctrl::config::{Config, JsonStyle};
+use portunus_ctrl::media::{Jsep, JsepType};
+use portunus_ctrl::plugin::{MessageResult, Plugin, PluginInfo, PluginInput, PluginOutput};
+use portunus_ctrl::{RunningServer, Server};
+use portunus_dataplane::{Dataplane, DataplaneConfig};
+use portunus_dtls::{DtlsCertificate, DtlsConfig, DtlsOptions};
+use portunus_sdp::jsep::{self, AnswerConfig};
+use serde_json::{Value, json};
+use str0m::media::{Direction, MediaKind, MediaTime};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+use tungstenite::client::IntoClientRequest;
+use tungstenite::{Message, WebSocket};
+
+use crate::webrtc::{EngineHook, Shared, WebRtcEngine};
+
+const PLUGIN: &str = "portunus.plugin.testanswerer";
+
+/// Answers every offer with EchoTest's SDP rules: `ack`, then an event with the answer.
+#[derive(Default)]
+struct Answerer {
+    out: VecDeque<PluginOutput>,
+}
+
+impl Plugin for Answerer {
+    fn info(&self) -> PluginInfo {
+        PluginInfo {
+            package: PLUGIN,
+            name: "Test answerer",
+            author: "Portunus",
+            description: "Answers offers (test double)",
+            version: 1,
+            version_string: "0.0.1",
+        }
+    }
+
+    fn handle(&mut self, _now: Instant, input: PluginInput) {
+        if let PluginInput::Message {
+            handle,
+            transaction,
+            jsep: Some(offer),
+            ..
+        } = input
+        {
+            self.out.push_back(PluginOutput::Reply {
+                handle,
+                result: MessageResult::Ack { hint: None },
+            });
+            let sdp = portunus_sdp::Sdp::parse(&offer.sdp).expect("the core hands over valid SDP");
+            let answer =
+                jsep::generate_answer(&sdp, &AnswerConfig::echotest(), &[]).expect("answer");
+            self.out.push_back(PluginOutput::Event {
+                handle,
+                transaction: Some(transaction),
+                data: json!({"result": "ok"}),
+                jsep: Some(Jsep::new(JsepType::Answer, answer.to_string())),
+            });
+        }
+    }
+
+    fn poll(&mut self) -> Option<PluginOutput> {
+        self.out.pop_front()
+    }
+}
+
+fn start_server(consent: Duration) -> RunningServer {
+    let mut config = Config::default();
+    config.http.port = 0;
+    config.websockets.port = 0;
+    config.admin.port = 0;
+    config.general.json = JsonStyle::Compact;
+    RunningServer::spawn(config, move |server: &mut Server| {
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+        let cert = DtlsCertificate::generate(wall).expect("certificate");
+        let fingerprint = cert.fingerprint().to_string();
+        let dtls = DtlsConfig::new(&cert, DtlsOptions::default()).expect("dtls");
+        let mut dp = DataplaneConfig::new(Arc::new(dtls));
+        dp.shards = 2;
+        dp.pin_cores = false;
+        dp.bind = vec!["127.0.0.1".parse().expect("ip")];
+        dp.consent_timeout = consent;
+        let dataplane = Dataplane::start(dp).expect("dataplane");
+        let shared = Rc::new(RefCell::new(Shared::new(
+            dataplane,
+            vec!["127.0.0.1".parse().expect("ip")],
+            fingerprint,
+        )));
+        let cp = server.control_plane();
+        cp.register_plugin(Box::new(Answerer::default()))
+            .expect("register");
+        cp.set_media_engine(Box::new(WebRtcEngine(Rc::clone(&shared))));
+        server.add_hook(Box::new(EngineHook(shared)));
+    })
+    .expect("server")
+}
+
+struct Client {
+    ws: WebSocket<TcpStream>,
+}
+
+impl Client {
+    fn connect(port: u16) -> Self {
+        let mut request = format!("ws://127.0.0.1:{port}/")
+            .into_client_request()
+            .expect("request");
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "janus-protocol".parse().expect("header"),
+        );
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .expect("timeout");
+        let (ws, _) = tungstenite::client(request, stream).expect("handshake");
+        Self { ws }
+    }
+
+    fn send(&mut self, v: &Value) {
+        self.ws.send(Message::text(v.to_string())).expect("send");
+    }
+
+    /// The next JSON message, if one arrives within the socket's read timeout.
+    fn try_recv(&mut self) -> Option<Value> {
+        match self.ws.read() {
+            Ok(Message::Text(t)) => serde_json::from_str(&t).ok(),
+            _ => None,
+        }
+    }
+
+    fn recv(&mut self) -> Value {
+        let end = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < end {
+            if let Some(v) = self.try_recv() {
+                return v;
+            }
+        }
+        panic!("no message from the server within 5 s");
+    }
+}
+
+#[test]
+fn browser_offer_connects_through_the_api_to_a_shard() {
+    let server = start_server(Duration::from_secs(2));
+    let mut api = Client::connect(server.ports.ws.expect("ws port"));
+    api.send(&json!({"janus": "create", "transaction": "c"}));
+    let session = api.recv()["data"]["id"].as_u64().expect("session id");
+    api.send(
+        &json!({"janus": "attach", "transaction": "a", "session_id": session, "plugin": PLUGIN}),
+    );
+    let handle = api.recv()["data"]["id"].as_u64().expect("handle id");
+
+    // The browser: one audio m-line and a data channel, host candidate on loopback.
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(2)))
+        .expect("timeout");
+    let local = socket.local_addr().expect("addr");
+    let mut rtc = Rtc::builder().build(Instant::now());
+    rtc.add_local_candidate(Candidate::host(local, "udp").expect("candidate"));
+    let mut change = rtc.sdp_api();
+    let mid = change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
+    change.add_channel("chat".into());
+    let (offer, pending) = change.apply().expect("offer");
+    api.send(
+        &json!({"janus": "message", "transaction": "m", "session_id": session, "handle_id": handle,
+        "body": {"request": "go"}, "jsep": {"type": "offer", "sdp": offer.to_sdp_string()}}),
+    );
+    assert_eq!(api.recv()["janus"], "ack");
+    let event = api.recv();
+    assert_eq!(event["janus"], "event", "{event}");
+    let answer_sdp = event["jsep"]["sdp"].as_str().expect("answer sdp");
+    assert!(answer_sdp.contains("a=ice-lite"), "{answer_sdp}");
+    assert!(
+        answer_sdp.contains("a=setup:active"),
+        "Janus answers an actpass offer as DTLS client"
+    );
+    assert!(
+        answer_sdp.contains("typ host\r\na=end-of-candidates"),
+        "{answer_sdp}"
+    );
+    let answer =
+        str0m::change::SdpAnswer::from_sdp_string(answer_sdp).expect("str0m parses the answer");
+    rtc.sdp_api()
+        .accept_answer(pending, answer)
+        .expect("str0m accepts the answer");
+
+    // Drive the browser over UDP until the server says webrtcup and media, then go silent.
+    let mut seen = Vec::new();
+    let mut connected_at = None;
+    let mut seq = 0u64;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline && !seen.iter().any(|e: &Value| e["janus"] == "hangup") {
+        let now = Instant::now();
+        let silent = connected_at.is_some_and(|t: Instant| now - t > Duration::from_secs(1));
+        rtc.handle_input(Input::Timeout(now)).expect("timeout");
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            if silent {
+                continue;
+            }
+            let receive = Receive {
+                proto: Protocol::Udp,
+                source: from,
+                destination: local,
+                contents: buf[..n].try_into().expect("datagram"),
+            };
+            let _ = rtc.handle_input(Input::Receive(now, receive));
+        }
+        let writer = (connected_at.is_some() && !silent)
+            .then(|| rtc.writer(mid))
+            .flatten();
+        if let Some(w) = writer {
+            let opus = w
+                .payload_params()
+                .find(|p| p.spec().codec == str0m::format::Codec::Opus)
+                .map(|p| p.pt());
+            if let Some(pt) = opus {
+                seq += 1;
+                let time = MediaTime::from_90khz(seq * 1800);
+                w.write(pt, now, time, &b"opus"[..]).expect("write");
+            }
+        }
+        loop {
+            match rtc.poll_output().expect("output") {
+                Output::Timeout(_) => break,
+                Output::Transmit(t) if !silent => {
+                    socket.send_to(&t.contents, t.destination).expect("send");
+                }
+                Output::Transmit(_) => {}
+                Output::Event(Event::Connected) => connected_at = Some(now),
+                Output::Event(_) => {}
+            }
+        }
+        while let Some(v) = api.try_recv() {
+            seen.push(v);
+        }
+    }
+    let kinds: Vec<&str> = seen.iter().filter_map(|e| e["janus"].as_str()).collect();
+    assert!(
+        connected_at.is_some(),
+        "the browser never connected; server said {kinds:?}"
+    );
+    let webrtcup = seen
+        .iter()
+        .find(|e| e["janus"] == "webrtcup")
+        .expect("webrtcup");
+    assert_eq!(
+        webrtcup,
+        &json!({"janus": "webrtcup", "session_id": session, "sender": handle})
+    );
+    let media = seen
+        .iter()
+        .find(|e| e["janus"] == "media" && e["receiving"] == true)
+        .expect("media event");
+    assert_eq!(media["type"], "audio");
+    assert_eq!(media["mid"], mid.to_string());
+    let hangup = seen
+        .iter()
+        .find(|e| e["janus"] == "hangup")
+        .expect("hangup after silence");
+    assert_eq!(hangup["reason"], "ICE failed");
+    server.stop().expect("the server stops cleanly");
+}
