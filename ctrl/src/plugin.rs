@@ -29,9 +29,12 @@
 //! inside the plugin's data, as in Janus (`{"videoroom":"event","error_code":426,…}`);
 //! [`MessageResult::Error`] is for hard failures (Janus code 462).
 //!
-//! Commands for the dataplane (forwarding rules, keyframe requests …) will be added as further
-//! `PluginOutput` variants when the dataplane crate defines them; both enums are
-//! `#[non_exhaustive]` for that reason.
+//! Media intents (forwarding rules, REMB caps, keyframe requests, data-channel sends, RTP
+//! forwarders) leave as [`PluginOutput::Media`] carrying a [`MediaCommand`]: plugins never see
+//! packets, they say what should happen in terms of handles and mids, and the host maps that
+//! onto shards. Data-channel messages arrive as [`PluginInput::Data`]. The host may emit
+//! `Media` outputs at any time; the current host drops them until the dataplane is wired (they
+//! are never mistaken for a reply). Both enums are `#[non_exhaustive]` so that more can follow.
 
 use std::time::Instant;
 
@@ -137,6 +140,17 @@ pub enum PluginInput {
     },
     /// The instant returned by [`Plugin::poll_timeout`] has passed.
     Timeout,
+    /// A data-channel message arrived from the handle's peer (Janus `incoming_data`).
+    Data {
+        /// The handle.
+        handle: HandleId,
+        /// The channel's label, when known.
+        label: Option<String>,
+        /// Binary (`true`) or text (`false`; then `data` is UTF-8 as the peer sent it).
+        binary: bool,
+        /// The payload.
+        data: Vec<u8>,
+    },
 }
 
 /// Outputs a plugin hands back to the host.
@@ -192,6 +206,132 @@ pub enum PluginOutput {
         /// The plugin's reply.
         response: Value,
     },
+    /// A media intent for the dataplane (see [`MediaCommand`]); not a reply to anything.
+    Media(MediaCommand),
+}
+
+/// What a plugin wants the media side to do, in handles and mids (never shards or SSRCs).
+///
+/// A "mid" is always the mid of the m-line in the SDP of the handle it is paired with: for
+/// `Forward`, `from_mid` is a mid of `from`'s PeerConnection (what it sends to us) and
+/// `to_mid` a mid of `to`'s PeerConnection (what we send to it). EchoTest forwards a handle to
+/// itself, mid to same mid.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum MediaCommand {
+    /// Relay the RTP (and answer its RTCP feedback) arriving on `from`/`from_mid` out of
+    /// `to`/`to_mid`, replacing whatever fed `to_mid` before.
+    Forward {
+        /// Source handle.
+        from: HandleId,
+        /// Source m-line.
+        from_mid: String,
+        /// Destination handle.
+        to: HandleId,
+        /// Destination m-line.
+        to_mid: String,
+        /// Simulcast/SVC layer wishes for this destination.
+        layers: LayerPrefs,
+    },
+    /// Stop feeding `to`/`to_mid` (the m-line stays negotiated).
+    Unforward {
+        /// Destination handle.
+        to: HandleId,
+        /// Destination m-line.
+        to_mid: String,
+    },
+    /// Pause (`send: false`) or resume relaying into `to`/`to_mid` without changing its source;
+    /// resuming should request a keyframe from the source.
+    SetSending {
+        /// Destination handle.
+        to: HandleId,
+        /// Destination m-line.
+        to_mid: String,
+        /// Whether packets flow.
+        send: bool,
+    },
+    /// New layer wishes for an existing forward into `to`/`to_mid`.
+    SetLayers {
+        /// Destination handle.
+        to: HandleId,
+        /// Destination m-line.
+        to_mid: String,
+        /// The wishes.
+        layers: LayerPrefs,
+    },
+    /// Cap what the peer of `handle` sends us: REMB with this value (bits/s; 0 = no cap, Janus
+    /// then sends 10 000 000).
+    SetBitrateCap {
+        /// The sending peer.
+        handle: HandleId,
+        /// Bits per second.
+        bitrate: u32,
+    },
+    /// Ask the peer of `handle` for a keyframe (PLI) on `mid`, or on every video m-line.
+    RequestKeyframe {
+        /// The sending peer.
+        handle: HandleId,
+        /// The m-line; `None` = all video.
+        mid: Option<String>,
+    },
+    /// Send one data-channel message to the peer of `handle`.
+    SendData {
+        /// The handle.
+        handle: HandleId,
+        /// Channel label; `None` = the first (default) channel.
+        label: Option<String>,
+        /// Binary (`true`) or text.
+        binary: bool,
+        /// The payload.
+        data: Vec<u8>,
+    },
+    /// Copy what arrives on `from`/`mid` as plain (or SRTP) RTP to `host:port`
+    /// (VideoRoom `rtp_forward`).
+    RtpForward {
+        /// Plugin-chosen forwarder id (`stream_id`), unique per plugin.
+        id: u32,
+        /// Source handle.
+        from: HandleId,
+        /// Source m-line.
+        mid: String,
+        /// Destination host (name or address, as the client gave it).
+        host: String,
+        /// Destination UDP port.
+        port: u16,
+        /// SSRC to write, when the client chose one.
+        ssrc: Option<u32>,
+        /// Payload type to write, when the client chose one.
+        payload_type: Option<u8>,
+        /// SRTP suite (32 or 80) and base64 key, when encrypted.
+        srtp: Option<(u8, String)>,
+    },
+    /// Stop an RTP forwarder.
+    StopRtpForward {
+        /// The id given in [`MediaCommand::RtpForward`].
+        id: u32,
+    },
+}
+
+/// Simulcast/SVC layer wishes for one forward (Janus defaults: highest layers, 250 ms
+/// fallback).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayerPrefs {
+    /// Simulcast spatial layer 0–2 (or VP9/AV1 SVC spatial layer).
+    pub substream: u8,
+    /// Temporal layer 0–2.
+    pub temporal: u8,
+    /// Microseconds without packets on the target layer before falling back to a lower one.
+    pub fallback_us: u64,
+}
+
+impl Default for LayerPrefs {
+    fn default() -> Self {
+        Self {
+            substream: 2,
+            temporal: 2,
+            fallback_us: 250_000,
+        }
+    }
 }
 
 /// How a plugin answers a `message`.

@@ -1,2 +1,83 @@
-//! The Janus plugins (EchoTest, VideoRoom, Streaming, TextRoom, …) as state machines on the
-//! control-plane thread. Not written yet; ARCHITECTURE.md describes the design they follow.
+//! # portunus-plugins — the Janus plugins
+//!
+//! Janus-compatible plugins as sans-IO state machines implementing
+//! [`portunus_ctrl::plugin::Plugin`]: they take requests, PeerConnection events and
+//! data-channel messages, and emit Janus replies and events with the exact JSON of Janus 1.1.2
+//! plus media intents ([`portunus_ctrl::plugin::MediaCommand`]) that the host maps onto the
+//! dataplane. They never touch sockets or packets and never read a clock: time comes in as
+//! `Instant`s, the wall clock as a [`WallClock`] anchor, randomness from a seed.
+//!
+//! * [`echotest::EchoTest`] — `janus.plugin.echotest` (`shared/janus-api/echotest.md`)
+//! * [`textroom::TextRoom`] — `janus.plugin.textroom` (`shared/janus-api/textroom.md`)
+//!
+//! ```
+//! use std::time::{Instant, SystemTime};
+//! use portunus_ctrl::{config::Config, ControlPlane, Output, Transport};
+//! use portunus_plugins::{PluginsConfig, WallClock};
+//! use serde_json::json;
+//!
+//! let now = Instant::now();
+//! let mut cp = ControlPlane::new(&Config::default(), now);
+//! let clock = WallClock::new(now, SystemTime::UNIX_EPOCH);
+//! for p in portunus_plugins::all(&PluginsConfig::default(), clock) {
+//!     cp.register_plugin(p).unwrap();
+//! }
+//! let r = cp.handle_request(now, Transport::Http, json!({"janus":"create","transaction":"a"}));
+//! let session = r["data"]["id"].as_u64().unwrap();
+//! let r = cp.handle_request(now, Transport::Http, json!({"janus":"attach","transaction":"b",
+//!     "session_id":session,"plugin":"janus.plugin.echotest"}));
+//! let handle = r["data"]["id"].as_u64().unwrap();
+//! let r = cp.handle_request(now, Transport::Http, json!({"janus":"message","transaction":"c",
+//!     "session_id":session,"handle_id":handle,"body":{"audio":false}}));
+//! assert_eq!(r["janus"], "ack");
+//! // After every handle_* call, drain the outputs: here the EchoTest event.
+//! let Some(Output::Event { json, .. }) = cp.poll_output() else { panic!() };
+//! assert_eq!(json["plugindata"]["data"], json!({"echotest":"event","result":"ok"}));
+//! ```
+//!
+//! Out of scope: recording, event handlers, the `post` backend of TextRoom, configuration
+//! files (rooms come from [`PluginsConfig`], whose default is Janus's sample configuration),
+//! `permanent` rooms (accepted, never written anywhere).
+
+#![deny(missing_docs)]
+
+pub mod echotest;
+pub mod textroom;
+mod util;
+
+#[doc(hidden)]
+pub mod fuzzing;
+
+use portunus_ctrl::plugin::Plugin;
+
+pub use util::WallClock;
+
+/// Settings of every plugin, built once at start.
+#[derive(Clone, Debug, Default)]
+pub struct PluginsConfig {
+    /// TextRoom settings (default: Janus's sample with room 1234).
+    pub textroom: textroom::TextRoomConfig,
+    /// Seed for room/user/private ids; `None` draws one from the OS. Tests pass a fixed one.
+    pub seed: Option<u64>,
+}
+
+/// Errors of this crate (the wire errors are plugin-specific JSON, not Rust errors).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PluginsError {
+    /// A configured room is invalid.
+    #[error("invalid room configuration: {0}")]
+    Config(String),
+}
+
+/// Every plugin of this crate, ready for `ControlPlane::register_plugin`.
+pub fn all(config: &PluginsConfig, clock: WallClock) -> Vec<Box<dyn Plugin>> {
+    vec![
+        Box::new(echotest::EchoTest::new()),
+        Box::new(textroom::TextRoom::new(
+            config.textroom.clone(),
+            clock,
+            config.seed,
+        )),
+    ]
+}
