@@ -311,6 +311,7 @@ fn admin_key_guards_create_and_private_listing() {
             admin_key: Some("k".into()),
             ..TextRoomConfig::default()
         },
+        ..portunus_plugins::PluginsConfig::default()
     });
     let t = h.attach(PLUGIN);
     assert_eq!(
