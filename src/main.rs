@@ -14,7 +14,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use portunus_ctrl::Server;
 use portunus_ctrl::cli::{CliError, config_from_args};
@@ -63,6 +63,13 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let clock = portunus_plugins::WallClock::new(Instant::now(), SystemTime::now());
+    for plugin in portunus_plugins::all(&portunus_plugins::PluginsConfig::default(), clock) {
+        if let Err(e) = server.control_plane().register_plugin(plugin) {
+            eprintln!("portunus: {e}");
+            return ExitCode::from(1);
+        }
+    }
     server
         .control_plane()
         .set_media_engine(Box::new(webrtc::WebRtcEngine(Rc::clone(&shared))));
