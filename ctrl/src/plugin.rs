@@ -32,7 +32,9 @@
 //! Media intents (forwarding rules, REMB caps, keyframe requests, data-channel sends, RTP
 //! forwarders) leave as [`PluginOutput::Media`] carrying a [`MediaCommand`]: plugins never see
 //! packets, they say what should happen in terms of handles and mids, and the host maps that
-//! onto shards. Data-channel messages arrive as [`PluginInput::Data`]. The host may emit
+//! onto shards; Streaming mountpoints name their RTP inputs ([`MediaCommand::OpenRtpInput`],
+//! [`MediaCommand::ForwardMountpoint`]). Data-channel messages arrive as [`PluginInput::Data`],
+//! audio-level summaries for talk detection as [`PluginInput::AudioLevel`]. The host may emit
 //! `Media` outputs at any time; the current host drops them until the dataplane is wired (they
 //! are never mistaken for a reply). Both enums are `#[non_exhaustive]` so that more can follow.
 
@@ -140,6 +142,21 @@ pub enum PluginInput {
     },
     /// The instant returned by [`Plugin::poll_timeout`] has passed.
     Timeout,
+    /// Audio levels (RFC 6464 `ssrc-audio-level`, dBov: 0 loud … 127 silence) the media side
+    /// read from packets arriving on `handle`/`mid` since its previous report: `packets`
+    /// packets whose levels add up to `level_sum`. The media side reports at its own pace
+    /// (e.g. once a second per audio m-line with the extension); plugins window the sums
+    /// themselves (VideoRoom: `audio_active_packets` per talking/stopped-talking decision).
+    AudioLevel {
+        /// The sending peer's handle.
+        handle: HandleId,
+        /// Its audio m-line.
+        mid: String,
+        /// Packets measured.
+        packets: u32,
+        /// Sum of their levels.
+        level_sum: u32,
+    },
     /// A data-channel message arrived from the handle's peer (Janus `incoming_data`).
     Data {
         /// The handle.
@@ -310,6 +327,77 @@ pub enum MediaCommand {
         /// The id given in [`MediaCommand::RtpForward`].
         id: u32,
     },
+    /// Listen for plain RTP (SRTP when [`RtpInput::srtp`] is set) for one stream of a
+    /// Streaming mountpoint. Every port is concrete (the plugin resolves Janus's `port: 0`
+    /// from its `rtp_port_range`). Reopening an open (mountpoint, mid) replaces it.
+    OpenRtpInput(RtpInput),
+    /// Stop listening for a mountpoint stream (its viewers' forwards stop with it).
+    CloseRtpInput {
+        /// Mountpoint id.
+        mountpoint: u64,
+        /// The stream's mid.
+        mid: String,
+    },
+    /// Relay what arrives on a mountpoint stream out of `to`/`to_mid`, like
+    /// [`MediaCommand::Forward`] with a mountpoint as the source: the viewer should start on a
+    /// keyframe (the one kept with [`RtpInput::buffer_keyframe`], else the next one), and
+    /// [`LayerPrefs`] pick among the input's simulcast ports. `Unforward`, `SetSending` and
+    /// `SetLayers` on `to`/`to_mid` apply as for any forward.
+    ForwardMountpoint {
+        /// Mountpoint id.
+        mountpoint: u64,
+        /// The mountpoint stream's mid.
+        mid: String,
+        /// Destination handle (a viewer).
+        to: HandleId,
+        /// Destination m-line.
+        to_mid: String,
+        /// Simulcast/SVC layer wishes.
+        layers: LayerPrefs,
+    },
+}
+
+/// One RTP input of a Streaming mountpoint (a `media` entry of an `rtp` mountpoint).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RtpInput {
+    /// Mountpoint id.
+    pub mountpoint: u64,
+    /// The stream's mid (unique in the mountpoint).
+    pub mid: String,
+    /// What the stream carries.
+    pub kind: InputKind,
+    /// UDP ports: one, or three for a simulcast video stream (layers 0, 1, 2 = `port`,
+    /// `port2`, `port3`).
+    pub ports: Vec<u16>,
+    /// Port for RTCP with the source, when configured.
+    pub rtcp_port: Option<u16>,
+    /// Multicast group to join, when configured.
+    pub mcast: Option<String>,
+    /// Interface (address) to bind, when configured.
+    pub iface: Option<String>,
+    /// Expected payload type (audio/video); packets are rewritten to the viewer's.
+    pub payload_type: Option<u8>,
+    /// `rtpmap` encoding, e.g. `opus/48000/2`, `VP8/90000` (audio/video).
+    pub rtpmap: Option<String>,
+    /// Keep the last keyframe to start new viewers on (`bufferkf`).
+    pub buffer_keyframe: bool,
+    /// VP9 SVC source (layers are picked per viewer from one port).
+    pub svc: bool,
+    /// Data: relay as binary (`true`) or text.
+    pub binary: bool,
+    /// SRTP suite (32 or 80) and base64 key, when the source encrypts.
+    pub srtp: Option<(u8, String)>,
+}
+
+/// The kind of a mountpoint stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    /// RTP audio.
+    Audio,
+    /// RTP video.
+    Video,
+    /// Datagrams relayed as data-channel messages.
+    Data,
 }
 
 /// Simulcast/SVC layer wishes for one forward (Janus defaults: highest layers, 250 ms

@@ -44,6 +44,7 @@
 #![deny(missing_docs)]
 
 pub mod echotest;
+mod rooms;
 pub mod textroom;
 mod util;
 pub mod videoroom;

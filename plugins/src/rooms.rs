@@ -1,0 +1,256 @@
+//! Room-management pieces that TextRoom, VideoRoom and Streaming share: Janus's validation
+//! and secret checks with each plugin's error codes, the `allowed` ACL, random room ids and
+//! the refusal of `permanent` changes (there is no configuration file to write).
+
+use serde_json::{Map, Value};
+
+use crate::util::{Ids, Invalid, Param, get_str, validate};
+
+/// A plugin-level error: Janus error code and text.
+pub(crate) type Failure = (u16, String);
+
+/// The error codes a plugin uses for the checks of this module.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Codes {
+    /// `MISSING_ELEMENT`.
+    pub(crate) missing: u16,
+    /// `INVALID_ELEMENT`.
+    pub(crate) invalid: u16,
+    /// `UNAUTHORIZED`.
+    pub(crate) unauthorized: u16,
+    /// `UNKNOWN_ERROR`.
+    pub(crate) unknown: u16,
+}
+
+/// What an `allowed` request does to a room's ACL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AllowedAction {
+    Enable,
+    Disable,
+    Add,
+    Remove,
+}
+
+impl Codes {
+    /// `JANUS_VALIDATE_JSON_OBJECT` with this plugin's codes.
+    pub(crate) fn check(&self, body: &Map<String, Value>, params: &[Param]) -> Result<(), Failure> {
+        validate(body, params).map_err(|e| (self.invalid_code(&e), e.reason().to_owned()))
+    }
+
+    /// The code for a validation failure.
+    pub(crate) fn invalid_code(&self, e: &Invalid) -> u16 {
+        match e {
+            Invalid::Missing(_) => self.missing,
+            Invalid::Type(_) => self.invalid,
+        }
+    }
+
+    /// `Unauthorized (<what>)`.
+    pub(crate) fn unauthorized(&self, what: &str) -> Failure {
+        (self.unauthorized, format!("Unauthorized ({what})"))
+    }
+
+    /// `JANUS_CHECK_SECRET`: nothing to check without a configured value.
+    pub(crate) fn check_secret(
+        &self,
+        expected: Option<&str>,
+        body: &Map<String, Value>,
+        name: &str,
+    ) -> Result<(), Failure> {
+        let Some(expected) = expected else {
+            return Ok(());
+        };
+        match body.get(name) {
+            None => Err((self.missing, format!("Missing mandatory element ({name})"))),
+            Some(Value::String(s)) if s == expected => Ok(()),
+            Some(Value::String(_)) => Err(self.unauthorized(&format!("wrong {name}"))),
+            Some(_) => Err((
+                self.invalid,
+                format!("Invalid element type ({name} should be a string)"),
+            )),
+        }
+    }
+
+    /// The `allowed` array of a request, when present.
+    pub(crate) fn allowed_list(
+        &self,
+        body: &Map<String, Value>,
+    ) -> Result<Option<Vec<String>>, Failure> {
+        let Some(Value::Array(items)) = body.get("allowed") else {
+            return Ok(None);
+        };
+        items
+            .iter()
+            .map(|v| {
+                v.as_str().map(str::to_owned).ok_or((
+                    self.invalid,
+                    "Invalid element in the allowed array (not a string)".to_owned(),
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// The `action` and tokens of an `allowed` request (`add`/`remove` need the array).
+    pub(crate) fn allowed_action(
+        &self,
+        body: &Map<String, Value>,
+    ) -> Result<(AllowedAction, Vec<String>), Failure> {
+        let text = get_str(body, "action").unwrap_or_default();
+        let action = match text {
+            "enable" => AllowedAction::Enable,
+            "disable" => AllowedAction::Disable,
+            "add" => AllowedAction::Add,
+            "remove" => AllowedAction::Remove,
+            _ => {
+                return Err((
+                    self.invalid,
+                    format!("Unsupported action '{text}' (allowed)"),
+                ));
+            }
+        };
+        let tokens = self.allowed_list(body)?;
+        if matches!(action, AllowedAction::Add | AllowedAction::Remove) && tokens.is_none() {
+            return Err((self.missing, "Missing mandatory element (allowed)".into()));
+        }
+        Ok((action, tokens.unwrap_or_default()))
+    }
+
+    /// Refuses `permanent: true` (`what` is e.g. `create permanent room`).
+    pub(crate) fn refuse_permanent(
+        &self,
+        body: &Map<String, Value>,
+        what: &str,
+    ) -> Result<(), Failure> {
+        if body.get("permanent").and_then(Value::as_bool) == Some(true) {
+            return Err((self.unknown, format!("No configuration file, can't {what}")));
+        }
+        Ok(())
+    }
+}
+
+/// Applies an `allowed` action to a room's ACL (`None`: no ACL).
+pub(crate) fn apply_allowed(
+    acl: &mut Option<Vec<String>>,
+    action: AllowedAction,
+    tokens: Vec<String>,
+) {
+    match action {
+        AllowedAction::Disable => *acl = None,
+        AllowedAction::Remove => {
+            if let Some(list) = acl {
+                list.retain(|t| !tokens.contains(t));
+            }
+        }
+        AllowedAction::Enable | AllowedAction::Add => {
+            let list = acl.get_or_insert_with(Vec::new);
+            for t in tokens {
+                if !list.contains(&t) {
+                    list.push(t);
+                }
+            }
+        }
+    }
+}
+
+/// Whether a join `token` passes the room's ACL.
+pub(crate) fn token_allowed(acl: Option<&[String]>, body: &Map<String, Value>) -> bool {
+    acl.is_none_or(|list| {
+        let token = get_str(body, "token").unwrap_or_default();
+        list.iter().any(|t| t == token)
+    })
+}
+
+/// The id a `create` asked for (when non-zero), else a fresh random one not `taken`.
+pub(crate) fn pick_id(requested: Option<u64>, ids: &mut Ids, taken: impl Fn(u64) -> bool) -> u64 {
+    match requested.filter(|&r| r > 0) {
+        Some(id) => id,
+        None => loop {
+            let id = ids.next();
+            if !taken(id) {
+                break id;
+            }
+        },
+    }
+}
+
+/// Whether the request carries the configured `admin_key` (private entries are then listed).
+pub(crate) fn is_admin(admin_key: Option<&str>, body: &Map<String, Value>) -> bool {
+    admin_key.is_some_and(|k| get_str(body, "admin_key") == Some(k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const CODES: Codes = Codes {
+        missing: 1,
+        invalid: 2,
+        unauthorized: 3,
+        unknown: 4,
+    };
+
+    fn body(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn secret_checks_use_the_plugin_codes() {
+        let b = body(json!({"secret": "x", "pin": 1}));
+        assert_eq!(CODES.check_secret(None, &b, "nothing"), Ok(()));
+        assert_eq!(CODES.check_secret(Some("x"), &b, "secret"), Ok(()));
+        assert_eq!(
+            CODES.check_secret(Some("y"), &b, "secret"),
+            Err((3, "Unauthorized (wrong secret)".into()))
+        );
+        assert_eq!(
+            CODES
+                .check_secret(Some("y"), &b, "admin_key")
+                .unwrap_err()
+                .0,
+            1
+        );
+        assert_eq!(CODES.check_secret(Some("y"), &b, "pin").unwrap_err().0, 2);
+    }
+
+    #[test]
+    fn allowed_actions_edit_the_acl() {
+        let mut acl = None;
+        let (a, t) = CODES
+            .allowed_action(&body(json!({"action": "add", "allowed": ["a", "b", "a"]})))
+            .unwrap();
+        apply_allowed(&mut acl, a, t);
+        assert_eq!(acl, Some(vec!["a".to_owned(), "b".to_owned()]));
+        let (a, t) = CODES
+            .allowed_action(&body(json!({"action": "remove", "allowed": ["a"]})))
+            .unwrap();
+        apply_allowed(&mut acl, a, t);
+        assert_eq!(acl, Some(vec!["b".to_owned()]));
+        assert_eq!(
+            CODES.allowed_action(&body(json!({"action": "remove"}))),
+            Err((1, "Missing mandatory element (allowed)".into()))
+        );
+        assert_eq!(
+            CODES
+                .allowed_action(&body(json!({"action": "x"})))
+                .unwrap_err(),
+            (2, "Unsupported action 'x' (allowed)".into())
+        );
+        let (a, t) = CODES
+            .allowed_action(&body(json!({"action": "disable"})))
+            .unwrap();
+        apply_allowed(&mut acl, a, t);
+        assert_eq!(acl, None);
+    }
+
+    #[test]
+    fn pick_id_keeps_a_requested_id_and_draws_free_ones() {
+        let mut ids = Ids::new(Some(1));
+        assert_eq!(pick_id(Some(7), &mut ids, |_| true), 7);
+        let first = Ids::new(Some(1)).next();
+        let id = pick_id(Some(0), &mut ids, |i| i == first);
+        assert_ne!(id, first);
+        assert_ne!(id, 0);
+    }
+}
