@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::HandleId;
 use crate::api::{ApiError, JanusCode};
+use crate::plugin::MediaCommand;
 
 /// `jsep.type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,6 +242,10 @@ pub trait MediaEngine {
 
     /// Close the handle's PeerConnection.
     fn handle_close(&mut self, now: Instant, handle: HandleId, reason: CloseReason);
+
+    /// A plugin's media intent (forward a stream, pause it, cap a bitrate, send data …),
+    /// already checked to concern a handle of that plugin. The default ignores it.
+    fn handle_media_command(&mut self, _now: Instant, _command: MediaCommand) {}
 
     /// The `webrtc` section (and friends) of Admin `handle_info` for this handle.
     fn handle_info(&self, _handle: HandleId) -> Option<Map<String, Value>> {

@@ -8,7 +8,7 @@ use super::ControlPlane;
 use super::janus::apply_jsep_flags;
 use crate::api::response::{handle_event, message};
 use crate::media::{CloseReason, HangupReason, Jsep, PeerEvent};
-use crate::plugin::{PluginInput, PluginOutput};
+use crate::plugin::{MediaCommand, PluginInput, PluginOutput};
 use crate::{HandleId, SessionId};
 
 impl ControlPlane {
@@ -158,10 +158,66 @@ impl ControlPlane {
                 | PluginOutput::EndHandle { .. } => {
                     self.apply_plugin_output(now, plugin, o);
                 }
+                PluginOutput::Media(command) => self.apply_media_command(now, plugin, command),
                 other => scoped.push(other),
             }
         }
         scoped
+    }
+
+    /// A data-channel message from the peer of `handle`, for its plugin (Janus's
+    /// `incoming_data`). Dropped for unknown handles.
+    pub fn handle_data(
+        &mut self,
+        now: Instant,
+        handle: HandleId,
+        label: Option<String>,
+        binary: bool,
+        data: Vec<u8>,
+    ) {
+        let Some(plugin) = self.reg.handles.get(&handle).map(|h| h.plugin) else {
+            return;
+        };
+        let input = PluginInput::Data {
+            handle,
+            label,
+            binary,
+            data,
+        };
+        for output in self.drive(now, plugin, input) {
+            tracing::debug!(
+                handle = handle.0,
+                ?output,
+                "unexpected plugin output for data, dropped"
+            );
+        }
+    }
+
+    /// Passes a plugin's media intent to the media engine when every handle it names belongs
+    /// to that plugin (a plugin cannot steer another plugin's PeerConnections).
+    fn apply_media_command(&mut self, now: Instant, plugin: usize, command: MediaCommand) {
+        let owned = |h: &HandleId| self.reg.handles.get(h).is_some_and(|x| x.plugin == plugin);
+        let allowed = match &command {
+            MediaCommand::Forward { from, to, .. } => owned(from) && owned(to),
+            MediaCommand::Unforward { to, .. }
+            | MediaCommand::SetSending { to, .. }
+            | MediaCommand::SetLayers { to, .. } => owned(to),
+            MediaCommand::SetBitrateCap { handle, .. }
+            | MediaCommand::RequestKeyframe { handle, .. }
+            | MediaCommand::SendData { handle, .. } => owned(handle),
+            MediaCommand::RtpForward { from, .. } => owned(from),
+            // Commands that name no handle (forwarders by id, mountpoints) are the plugin's own.
+            _ => true,
+        };
+        if allowed {
+            self.media.handle_media_command(now, command);
+        } else {
+            tracing::debug!(
+                plugin,
+                ?command,
+                "media command for a handle the plugin does not own, dropped"
+            );
+        }
     }
 
     /// Tick plugins whose timer is due.
