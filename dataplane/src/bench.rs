@@ -104,8 +104,10 @@ impl ForwardPath {
                 extensions: ext.clone(),
                 clock_rate: 90_000,
                 kind: MediaKind::Video,
+                codec: None,
+                simulcast: None,
             };
-            let idx = fwd.add_local(Sub::new(&s, i));
+            let idx = fwd.add_local(Sub::new(&s, i, std::time::Duration::from_millis(500)));
             assert_eq!(idx, i);
             let dst = SocketAddr::from(([198, 51, 100, 1], 10_000 + i as u16));
             subscribers.push((context(profile, 2 + (i % 200) as u8), dst));
@@ -146,15 +148,19 @@ impl ForwardPath {
         let Some(route) = self.fwd.routes.get_mut(&key) else {
             return 0;
         };
-        if let Some(h) = route.history.as_mut() {
-            h.store(view.sequence_number(), plain);
-        }
+        let Some(info) = route.inspect(self.now, 0, plain) else {
+            return 0;
+        };
         for &idx in &route.local {
             let (Some(sub), Some((srtp, dst))) =
                 (self.fwd.subs.get_mut(idx), self.subscribers.get_mut(idx))
             else {
                 continue;
             };
+            if sub.select(self.now, &info, &route.seen).verdict != crate::forward::Verdict::Forward
+            {
+                continue;
+            }
             forward_into(
                 self.now,
                 sub,

@@ -130,6 +130,11 @@ pub struct Counters {
     pub retransmitted: u64,
     /// NACKed packets no longer in the history.
     pub nack_missed: u64,
+    /// Packets of a VP8 temporal layer above a subscriber's, deliberately not sent (not a
+    /// drop).
+    pub temporal_skipped: u64,
+    /// Simulcast substream or temporal-layer changes of subscriptions.
+    pub layer_changes: u64,
     /// Commands executed.
     pub commands: u64,
     /// Events delivered to the control plane.

@@ -7,13 +7,15 @@
 //! name real losses.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use portunus_rtp::{ExtIdMap, RtpPacketMut, SeqExtender, SeqNo, Ssrc};
+use portunus_rtp::codec::vp8::{self, Vp8Descriptor};
+use portunus_rtp::codec::{VideoCodec, is_keyframe};
+use portunus_rtp::{ExtIdMap, RtpPacket, RtpPacketMut, SeqExtender, SeqNo, Ssrc};
 use smallvec::SmallVec;
 
 use crate::io::MAX_DATAGRAM;
-use crate::msg::{MediaKind, PeerId, ShardId, StreamKey, Subscription};
+use crate::msg::{LayerPrefs, MAX_SUBSTREAMS, MediaKind, PeerId, ShardId, StreamKey, Subscription};
 
 /// The per-subscriber SSRC, sequence-number and timestamp rewrite of one stream.
 #[derive(Debug, Clone)]
@@ -62,6 +64,21 @@ impl Rewriter {
     /// The subscriber-side SSRC.
     pub fn ssrc(&self) -> u32 {
         self.ssrc
+    }
+
+    /// A packet of the source (sequence number `seq`) is deliberately not sent (a temporal
+    /// layer above the subscriber's): the packets after it move down by one, so the
+    /// subscriber sees no gap and asks for nothing.
+    pub fn skip(&mut self, seq: u16) {
+        if self.resync {
+            // The next packet re-bases anyway.
+            return;
+        }
+        let ext = self.ext.peek(seq);
+        if ext >= self.base && self.ext.highest().is_none_or(|h| ext > h) {
+            self.ext.extend(seq);
+            self.seq_offset = self.seq_offset.wrapping_sub(1);
+        }
     }
 
     /// Maps a subscriber-side sequence number back to the source's, for NACKs.
@@ -130,10 +147,16 @@ pub(crate) struct Sub {
     pub(crate) rtx: Option<(u32, u8)>,
     pub(crate) rtx_seq: u16,
     pub(crate) kind: MediaKind,
+    pub(crate) codec: Option<VideoCodec>,
+    /// Simulcast layer selection; `None` forwards substream 0 only.
+    pub(crate) selector: Option<Box<Selector>>,
+    /// VP8 picture-id continuity (VP8 only).
+    pub(crate) vp8: Option<Vp8Rewrite>,
 }
 
 impl Sub {
-    pub(crate) fn new(s: &Subscription, slot: usize) -> Self {
+    /// A subscription; `keyframe_interval` spaces its own keyframe requests.
+    pub(crate) fn new(s: &Subscription, slot: usize, keyframe_interval: Duration) -> Self {
         Self {
             slot,
             source: s.source,
@@ -144,11 +167,59 @@ impl Sub {
             rtx: s.rtx,
             rtx_seq: 0,
             kind: s.kind,
+            codec: s.codec,
+            selector: s
+                .simulcast
+                .map(|p| Box::new(Selector::new(p, keyframe_interval))),
+            vp8: (s.codec == Some(VideoCodec::Vp8)).then(Vp8Rewrite::default),
         }
     }
 
-    /// Rewrites a copy of the source packet for this subscriber, in place.
-    pub(crate) fn rewrite(&mut self, now: Instant, pkt: &mut RtpPacketMut<'_>) -> bool {
+    /// The substream this subscription forwards (0 without simulcast).
+    pub(crate) fn layer(&self) -> u8 {
+        self.selector
+            .as_ref()
+            .map_or(0, |s| s.current.unwrap_or(s.prefs.substream))
+    }
+
+    /// Whether packet `info` goes to this subscriber; see [`Selector::select`].
+    pub(crate) fn select(&mut self, now: Instant, info: &PacketInfo, seen: &Arrivals) -> Decision {
+        let d = match self.selector.as_mut() {
+            Some(sel) => sel.select(now, info, seen),
+            None if info.layer == 0 => Decision::default(),
+            None => Decision {
+                verdict: Verdict::Drop,
+                ..Decision::default()
+            },
+        };
+        if d.switched {
+            self.rewriter.switch_source();
+            if let Some(v) = self.vp8.as_mut() {
+                v.resync = true;
+            }
+        }
+        d
+    }
+
+    /// The source changed (SwitchForward): re-base everything on the next packet.
+    pub(crate) fn switch_source(&mut self) {
+        self.rewriter.switch_source();
+        if let Some(v) = self.vp8.as_mut() {
+            v.resync = true;
+        }
+        if let Some(sel) = self.selector.as_mut() {
+            sel.current = None;
+        }
+    }
+
+    /// Rewrites a copy of the source packet for this subscriber, in place; `original` is
+    /// false for retransmissions (they must not move the VP8 picture-id state).
+    pub(crate) fn rewrite(
+        &mut self,
+        now: Instant,
+        pkt: &mut RtpPacketMut<'_>,
+        original: bool,
+    ) -> bool {
         if !self.rewriter.rewrite(now, pkt) {
             return false;
         }
@@ -158,7 +229,264 @@ impl Sub {
             let _ = pkt.set_payload_type(to);
         }
         pkt.remap_extension_ids(&self.extensions);
+        if let Some(v) = self.vp8.as_mut() {
+            v.apply(pkt.payload_mut(), original);
+        }
         true
+    }
+}
+
+/// When the substreams of a stream arrived, as one shard saw them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Arrivals {
+    /// The latest packet of each substream.
+    pub(crate) last: [Option<Instant>; MAX_SUBSTREAMS],
+    /// The stream's first packet.
+    pub(crate) first: Option<Instant>,
+}
+
+/// What the fan-out needs to know of one packet, found once for every subscriber.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct PacketInfo {
+    /// The simulcast substream it belongs to.
+    pub(crate) layer: u8,
+    pub(crate) seq: u16,
+    /// The first packet of a keyframe.
+    pub(crate) keyframe: bool,
+    /// The VP8 temporal layer, when the descriptor names one.
+    pub(crate) tid: Option<u8>,
+    /// VP8 Y: the frame depends only on the base layer (a temporal switch point).
+    pub(crate) layer_sync: bool,
+    /// The first packet of a frame: temporal changes happen there only.
+    pub(crate) frame_start: bool,
+}
+
+impl PacketInfo {
+    /// Inspects a decrypted packet of substream `layer`.
+    pub(crate) fn inspect(codec: Option<VideoCodec>, layer: u8, pkt: &RtpPacket<'_>) -> Self {
+        let payload = pkt.payload();
+        let mut info = Self {
+            layer,
+            seq: pkt.sequence_number(),
+            keyframe: codec.is_some_and(|c| is_keyframe(c, payload)),
+            tid: None,
+            layer_sync: false,
+            frame_start: true,
+        };
+        if codec == Some(VideoCodec::Vp8)
+            && let Ok(d) = Vp8Descriptor::parse(payload)
+        {
+            info.tid = d.tid;
+            info.layer_sync = d.layer_sync.unwrap_or(false);
+            info.frame_start = d.start_of_partition && d.partition_index == 0;
+        }
+        info
+    }
+}
+
+/// What to do with one packet for one subscriber.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Rewrite and send it.
+    #[default]
+    Forward,
+    /// Another substream's packet: not ours, no trace in our numbering.
+    Drop,
+    /// Our substream, but a temporal layer above the subscriber's: close the gap.
+    Skip,
+}
+
+/// The outcome of [`Selector::select`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Decision {
+    pub(crate) verdict: Verdict,
+    /// Ask the publisher for a keyframe of this substream.
+    pub(crate) keyframe_for: Option<u8>,
+    /// The substream changed with this packet (re-base the numbering).
+    pub(crate) switched: bool,
+    /// Substream or temporal layer changed: report `(substream, temporal)`.
+    pub(crate) changed: Option<(u8, u8)>,
+}
+
+/// One subscriber's simulcast state: what it wants, what it gets.
+#[derive(Debug, Clone)]
+pub(crate) struct Selector {
+    pub(crate) prefs: LayerPrefs,
+    /// The substream being forwarded (`None` before the first keyframe).
+    pub(crate) current: Option<u8>,
+    /// The highest temporal layer being forwarded.
+    pub(crate) temporal: u8,
+    last_request: Option<Instant>,
+    request_interval: Duration,
+}
+
+impl Selector {
+    pub(crate) fn new(prefs: LayerPrefs, request_interval: Duration) -> Self {
+        Self {
+            prefs: clamp(prefs),
+            current: None,
+            temporal: prefs.temporal.min(2),
+            last_request: None,
+            request_interval,
+        }
+    }
+
+    /// New preferences; the next packets act on them.
+    pub(crate) fn set(
+        &mut self,
+        substream: Option<u8>,
+        temporal: Option<u8>,
+        fallback: Option<Duration>,
+    ) {
+        let mut p = self.prefs;
+        if let Some(s) = substream {
+            p.substream = s;
+        }
+        if let Some(t) = temporal {
+            p.temporal = t;
+        }
+        if let Some(f) = fallback {
+            p.fallback = f;
+        }
+        self.prefs = clamp(p);
+        // A changed wish may need a keyframe at once.
+        self.last_request = None;
+    }
+
+    /// The substream to be on: the wanted one if it arrives, else the highest lower one
+    /// that does, else the lowest higher one.
+    fn desired(&self, now: Instant, seen: &Arrivals) -> Option<u8> {
+        let fallback = self.prefs.fallback;
+        let active = |l: &u8| {
+            seen.last
+                .get(usize::from(*l))
+                .copied()
+                .flatten()
+                .is_some_and(|t| now.saturating_duration_since(t) <= fallback)
+        };
+        let target = self.prefs.substream;
+        if seen
+            .first
+            .is_none_or(|t| now.saturating_duration_since(t) < fallback)
+        {
+            // A young stream: its other substreams may just not have arrived yet.
+            return Some(target);
+        }
+        (0..=target)
+            .rev()
+            .find(active)
+            .or_else(|| (target + 1..MAX_SUBSTREAMS as u8).find(active))
+    }
+
+    fn request(&mut self, now: Instant, layer: u8) -> Option<u8> {
+        if self
+            .last_request
+            .is_some_and(|t| now.saturating_duration_since(t) < self.request_interval)
+        {
+            return None;
+        }
+        self.last_request = Some(now);
+        Some(layer)
+    }
+
+    /// Decides for one packet; `seen` is when each substream last arrived (this packet's
+    /// included). A substream change happens only at a keyframe of the new one; the
+    /// temporal layer changes only at frame starts, upwards only at a layer-sync frame.
+    pub(crate) fn select(&mut self, now: Instant, info: &PacketInfo, seen: &Arrivals) -> Decision {
+        let mut d = Decision::default();
+        let desired = self.desired(now, seen);
+        if self.current != Some(info.layer) {
+            if desired != Some(info.layer) {
+                d.verdict = Verdict::Drop;
+                return d;
+            }
+            if !info.keyframe {
+                d.keyframe_for = self.request(now, info.layer);
+                d.verdict = Verdict::Drop;
+                return d;
+            }
+            self.current = Some(info.layer);
+            self.temporal = self.prefs.temporal;
+            d.switched = true;
+            d.changed = Some((info.layer, self.temporal));
+        } else if let Some(w) = desired.filter(|w| *w != info.layer) {
+            d.keyframe_for = self.request(now, w);
+        }
+        if let Some(tid) = info.tid {
+            if info.frame_start && !d.switched {
+                let want = self.prefs.temporal;
+                let before = self.temporal;
+                if want < self.temporal {
+                    self.temporal = want;
+                } else if want > self.temporal
+                    && tid > self.temporal
+                    && tid <= want
+                    && (info.layer_sync || info.keyframe)
+                {
+                    self.temporal = tid;
+                }
+                if self.temporal != before {
+                    d.changed = Some((info.layer, self.temporal));
+                }
+            }
+            if tid > self.temporal {
+                d.verdict = Verdict::Skip;
+            }
+        }
+        d
+    }
+}
+
+fn clamp(mut p: LayerPrefs) -> LayerPrefs {
+    p.substream = p.substream.min(MAX_SUBSTREAMS as u8 - 1);
+    p.temporal = p.temporal.min(2);
+    p
+}
+
+/// Keeps a subscriber's VP8 picture ids and TL0PICIDX continuous when the source changes
+/// (each simulcast layer numbers its own pictures).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Vp8Rewrite {
+    pid_offset: u16,
+    tl0_offset: u8,
+    last_pid: Option<u16>,
+    last_tl0: Option<u8>,
+    pub(crate) resync: bool,
+}
+
+impl Vp8Rewrite {
+    /// Rewrites the descriptor of `payload` in place; `original` packets advance the state.
+    pub(crate) fn apply(&mut self, payload: &mut [u8], original: bool) {
+        let Ok(d) = Vp8Descriptor::parse(payload) else {
+            return;
+        };
+        if self.resync && original {
+            self.resync = false;
+            if let (Some(p), Some(last)) = (d.picture_id, self.last_pid) {
+                self.pid_offset = last.wrapping_add(1).wrapping_sub(p);
+            }
+            if let (Some(t), Some(last)) = (d.tl0_pic_idx, self.last_tl0) {
+                self.tl0_offset = last.wrapping_add(1).wrapping_sub(t);
+            }
+        }
+        if let Some(p) = d.picture_id {
+            let out = p.wrapping_add(self.pid_offset) & 0x7fff;
+            let _ = vp8::set_picture_id(payload, out);
+            let newer = self
+                .last_pid
+                .is_none_or(|l| out.wrapping_sub(l) & 0x7fff < 0x4000);
+            if original && newer {
+                self.last_pid = Some(out);
+            }
+        }
+        if let Some(t) = d.tl0_pic_idx {
+            let out = t.wrapping_add(self.tl0_offset);
+            let _ = vp8::set_tl0_pic_idx(payload, out);
+            let newer = self.last_tl0.is_none_or(|l| out.wrapping_sub(l) < 0x80);
+            if original && newer {
+                self.last_tl0 = Some(out);
+            }
+        }
     }
 }
 
@@ -220,13 +548,60 @@ pub(crate) struct Route {
     pub(crate) local: SmallVec<[usize; 4]>,
     /// Other shards with subscribers, each with the number of subscriptions there.
     pub(crate) shards: SmallVec<[(ShardId, u32); 2]>,
-    /// Video with local subscribers: the packets NACKs may ask for again.
-    pub(crate) history: Option<Box<History>>,
+    /// Video with local subscribers: the packets NACKs may ask for again, per substream
+    /// (each numbers its own packets); allocated when a substream first arrives.
+    pub(crate) history: [Option<Box<History>>; MAX_SUBSTREAMS],
+    /// Whether a local video subscriber wants a history kept.
+    keep_history: bool,
+    /// When substreams arrived: what simulcast selection falls back on.
+    pub(crate) seen: Arrivals,
+    /// The codec the local subscribers named, for keyframe detection.
+    pub(crate) codec: Option<VideoCodec>,
 }
 
 impl Route {
     fn is_empty(&self) -> bool {
         self.local.is_empty() && self.shards.is_empty()
+    }
+
+    /// Notes a decrypted packet of substream `layer` before it is fanned out: keeps it in
+    /// the history and returns what the subscribers' selection needs.
+    pub(crate) fn inspect(&mut self, now: Instant, layer: u8, plain: &[u8]) -> Option<PacketInfo> {
+        let view = RtpPacket::parse(plain).ok()?;
+        let l = usize::from(layer);
+        *self.seen.last.get_mut(l)? = Some(now);
+        self.seen.first.get_or_insert(now);
+        if self.keep_history
+            && let Some(h) = self.history.get_mut(l)
+        {
+            // Allocated once per substream and shard, when it first arrives.
+            h.get_or_insert_with(|| Box::new(History::new()))
+                .store(view.sequence_number(), plain);
+        }
+        Some(PacketInfo::inspect(self.codec, layer, &view))
+    }
+
+    /// The history of substream `layer`.
+    pub(crate) fn history(&self, layer: u8) -> Option<&History> {
+        self.history.get(usize::from(layer))?.as_deref()
+    }
+
+    fn add_sub(&mut self, idx: usize, sub: &Sub) {
+        self.local.push(idx);
+        if sub.kind == MediaKind::Video {
+            self.keep_history = true;
+        }
+        if self.codec.is_none() {
+            self.codec = sub.codec;
+        }
+    }
+
+    fn remove_sub(&mut self, idx: usize) {
+        self.local.retain(|i| *i != idx);
+        if self.local.is_empty() {
+            self.history = Default::default();
+            self.keep_history = false;
+        }
     }
 }
 
@@ -241,13 +616,9 @@ impl Forwarding {
     /// Installs a local subscription; returns its index.
     pub(crate) fn add_local(&mut self, sub: Sub) -> usize {
         let source = sub.source;
-        let video = sub.kind == MediaKind::Video;
         let idx = self.subs.insert(sub);
         let route = self.routes.entry(source).or_default();
-        route.local.push(idx);
-        if video && route.history.is_none() {
-            route.history = Some(Box::new(History::new()));
-        }
+        route.add_sub(idx, &self.subs[idx]);
         idx
     }
 
@@ -255,10 +626,7 @@ impl Forwarding {
     pub(crate) fn remove_local(&mut self, idx: usize) -> Option<Sub> {
         let sub = self.subs.try_remove(idx)?;
         if let Some(route) = self.routes.get_mut(&sub.source) {
-            route.local.retain(|i| *i != idx);
-            if route.local.is_empty() {
-                route.history = None;
-            }
+            route.remove_sub(idx);
             if route.is_empty() {
                 self.routes.remove(&sub.source);
             }
@@ -274,22 +642,15 @@ impl Forwarding {
         let old = sub.source;
         sub.source = source;
         sub.source_shard = source_shard;
-        sub.rewriter.switch_source();
-        let video = sub.kind == MediaKind::Video;
+        sub.switch_source();
         if let Some(route) = self.routes.get_mut(&old) {
-            route.local.retain(|i| *i != idx);
-            if route.local.is_empty() {
-                route.history = None;
-            }
+            route.remove_sub(idx);
             if route.is_empty() {
                 self.routes.remove(&old);
             }
         }
         let route = self.routes.entry(source).or_default();
-        route.local.push(idx);
-        if video && route.history.is_none() {
-            route.history = Some(Box::new(History::new()));
-        }
+        route.add_sub(idx, &self.subs[idx]);
     }
 
     /// Counts one more subscription of `source` on shard `to`.
@@ -435,22 +796,31 @@ mod tests {
             extensions: ExtIdMap::new(),
             clock_rate: 90_000,
             kind: MediaKind::Video,
+            codec: None,
+            simulcast: None,
         };
-        let idx = f.add_local(Sub::new(&s, 0));
+        let idx = f.add_local(Sub::new(&s, 0, Duration::from_millis(500)));
         let t0 = Instant::now();
         let mut p = packet(100, 1000);
         let mut pkt = RtpPacketMut::parse(&mut p).expect("rtp");
-        assert!(f.subs[idx].rewrite(t0, &mut pkt));
+        assert!(f.subs[idx].rewrite(t0, &mut pkt, true));
         f.switch(idx, b, ShardId(1));
         assert!(
             !f.routes.contains_key(&a),
             "the old route is gone with its last subscriber"
         );
         assert_eq!(f.routes[&b].local.as_slice(), &[idx]);
-        assert!(f.routes[&b].history.is_some());
+        assert!(f.routes[&b].keep_history);
+        let route = f.routes.get_mut(&b).expect("route");
+        assert!(route.inspect(t0, 0, &packet(9000, 55)).is_some());
+        assert!(
+            f.routes[&b]
+                .history(0)
+                .is_some_and(|h| h.get(9000).is_some())
+        );
         let mut p = packet(9000, 55);
         let mut pkt = RtpPacketMut::parse(&mut p).expect("rtp");
-        assert!(f.subs[idx].rewrite(t0, &mut pkt));
+        assert!(f.subs[idx].rewrite(t0, &mut pkt, true));
         assert_eq!(
             pkt.as_packet().sequence_number(),
             101,
@@ -472,5 +842,250 @@ mod tests {
         assert_eq!(f.routes[&key].shards.as_slice(), &[(ShardId(1), 1)]);
         f.remove_remote(key, ShardId(1));
         assert!(f.routes.is_empty());
+    }
+
+    /// A VP8 packet of substream-agnostic shape: 15-bit picture id, TL0PICIDX, TID/Y.
+    fn vp8_packet(seq: u16, ts: u32, pid: u16, tl0: u8, tid: u8, sync: bool, key: bool) -> Vec<u8> {
+        let mut p = packet(seq, ts);
+        p.truncate(12);
+        let [hi, lo] = pid.to_be_bytes();
+        // X=1 S=1 PID=0; I L T set; M=1 long picture id; TID|Y|KEYIDX.
+        p.extend_from_slice(&[
+            0x90,
+            0xe0,
+            0x80 | hi,
+            lo,
+            tl0,
+            (tid << 6) | (u8::from(sync) << 5),
+        ]);
+        // VP8 payload header: P bit 0 for a keyframe.
+        p.push(if key { 0x10 } else { 0x11 });
+        p.extend_from_slice(b"frame");
+        p
+    }
+
+    fn info(layer: u8, p: &[u8]) -> PacketInfo {
+        Route {
+            codec: Some(VideoCodec::Vp8),
+            ..Route::default()
+        }
+        .inspect(Instant::now(), layer, p)
+        .expect("parses")
+    }
+
+    #[test]
+    fn packet_info_reads_keyframes_and_temporal_layers() {
+        let i = info(1, &vp8_packet(7, 0, 300, 4, 2, true, false));
+        assert_eq!(
+            i,
+            PacketInfo {
+                layer: 1,
+                seq: 7,
+                keyframe: false,
+                tid: Some(2),
+                layer_sync: true,
+                frame_start: true
+            }
+        );
+        assert!(info(0, &vp8_packet(7, 0, 300, 4, 0, false, true)).keyframe);
+    }
+
+    /// Arrivals of a stream that has been flowing for a while.
+    fn arrivals(last: [Option<Instant>; 3]) -> Arrivals {
+        let first = last
+            .iter()
+            .flatten()
+            .min()
+            .map(|t| *t - Duration::from_secs(1));
+        Arrivals { last, first }
+    }
+
+    fn selector(substream: u8, temporal: u8) -> Selector {
+        Selector::new(
+            LayerPrefs {
+                substream,
+                temporal,
+                fallback: Duration::from_millis(250),
+            },
+            Duration::from_millis(300),
+        )
+    }
+
+    #[test]
+    fn a_substream_switch_waits_for_a_keyframe_and_asks_for_one_rate_limited() {
+        let t0 = Instant::now();
+        let mut sel = selector(2, 2);
+        let seen = arrivals([Some(t0), Some(t0), Some(t0)]);
+        let delta = |layer| PacketInfo {
+            layer,
+            frame_start: true,
+            ..PacketInfo::default()
+        };
+        let key = |layer| PacketInfo {
+            keyframe: true,
+            ..delta(layer)
+        };
+        // Nothing forwarded before a keyframe of the wanted substream; one request.
+        let d = sel.select(t0, &delta(2), &seen);
+        assert_eq!((d.verdict, d.keyframe_for), (Verdict::Drop, Some(2)));
+        let d = sel.select(t0 + Duration::from_millis(10), &delta(2), &seen);
+        assert_eq!(
+            (d.verdict, d.keyframe_for),
+            (Verdict::Drop, None),
+            "rate-limited"
+        );
+        assert_eq!(sel.select(t0, &key(0), &seen).verdict, Verdict::Drop);
+        let d = sel.select(t0, &key(2), &seen);
+        assert_eq!(d.verdict, Verdict::Forward);
+        assert!(d.switched);
+        assert_eq!(d.changed, Some((2, 2)));
+        assert_eq!(sel.select(t0, &delta(2), &seen).changed, None);
+        // Asking for a lower substream: stay on 2 until 0's keyframe, then switch.
+        sel.set(Some(0), None, None);
+        let d = sel.select(t0, &delta(2), &seen);
+        assert_eq!((d.verdict, d.keyframe_for), (Verdict::Forward, Some(0)));
+        assert_eq!(sel.select(t0, &delta(0), &seen).verdict, Verdict::Drop);
+        let d = sel.select(t0, &key(0), &seen);
+        assert_eq!((d.verdict, d.changed), (Verdict::Forward, Some((0, 2))));
+        assert_eq!(sel.select(t0, &key(2), &seen).verdict, Verdict::Drop);
+    }
+
+    #[test]
+    fn a_stopped_substream_falls_back_to_the_highest_lower_one() {
+        let t0 = Instant::now();
+        let mut sel = selector(2, 2);
+        let key = |layer| PacketInfo {
+            layer,
+            keyframe: true,
+            frame_start: true,
+            ..PacketInfo::default()
+        };
+        let seen = arrivals([Some(t0), Some(t0), Some(t0)]);
+        assert!(sel.select(t0, &key(2), &seen).switched);
+        // 300 ms later substream 2 is silent (fallback 250 ms): 1 is wanted now.
+        let t1 = t0 + Duration::from_millis(300);
+        let seen = arrivals([Some(t1), Some(t1), Some(t0)]);
+        let d = sel.select(
+            t1,
+            &PacketInfo {
+                keyframe: false,
+                ..key(1)
+            },
+            &seen,
+        );
+        assert_eq!((d.verdict, d.keyframe_for), (Verdict::Drop, Some(1)));
+        let d = sel.select(t1, &key(1), &seen);
+        assert_eq!((d.verdict, d.changed), (Verdict::Forward, Some((1, 2))));
+        // 2 comes back: switch up again at its keyframe.
+        let seen = arrivals([Some(t1), Some(t1), Some(t1)]);
+        assert_eq!(sel.select(t1, &key(2), &seen).changed, Some((2, 2)));
+    }
+
+    #[test]
+    fn temporal_layers_above_the_wish_are_skipped_and_raised_only_at_a_sync_frame() {
+        let t0 = Instant::now();
+        let mut sel = selector(0, 0);
+        let seen = arrivals([Some(t0), None, None]);
+        let p = |tid, sync, keyframe| PacketInfo {
+            layer: 0,
+            keyframe,
+            tid: Some(tid),
+            layer_sync: sync,
+            frame_start: true,
+            ..PacketInfo::default()
+        };
+        assert_eq!(
+            sel.select(t0, &p(0, false, true), &seen).verdict,
+            Verdict::Forward
+        );
+        assert_eq!(
+            sel.select(t0, &p(1, false, false), &seen).verdict,
+            Verdict::Skip
+        );
+        sel.set(None, Some(2), None);
+        assert_eq!(
+            sel.select(t0, &p(2, false, false), &seen).verdict,
+            Verdict::Skip,
+            "no sync flag: not yet"
+        );
+        let d = sel.select(t0, &p(1, true, false), &seen);
+        assert_eq!((d.verdict, d.changed), (Verdict::Forward, Some((0, 1))));
+        let d = sel.select(t0, &p(2, true, false), &seen);
+        assert_eq!((d.verdict, d.changed), (Verdict::Forward, Some((0, 2))));
+        sel.set(None, Some(0), None);
+        let d = sel.select(t0, &p(2, false, false), &seen);
+        assert_eq!(
+            (d.verdict, d.changed),
+            (Verdict::Skip, Some((0, 0))),
+            "down at once"
+        );
+    }
+
+    #[test]
+    fn skipped_packets_leave_no_gap_in_the_subscriber_numbering() {
+        let t0 = Instant::now();
+        let mut r = Rewriter::new(5, 90_000);
+        assert_eq!(run(&mut r, t0, 100, 0).map(|x| x.0), Some(100));
+        r.skip(101);
+        r.skip(102);
+        assert_eq!(run(&mut r, t0, 103, 0).map(|x| x.0), Some(101));
+        r.skip(101);
+        assert_eq!(
+            run(&mut r, t0, 104, 0).map(|x| x.0),
+            Some(102),
+            "an old packet skipped twice changes nothing"
+        );
+    }
+
+    #[test]
+    fn vp8_picture_ids_continue_across_a_source_change() {
+        let mut v = Vp8Rewrite::default();
+        let mut a = vp8_packet(1, 0, 1000, 10, 0, false, true);
+        v.apply(&mut a[12..], true);
+        let mut b = vp8_packet(2, 0, 1001, 10, 1, false, false);
+        v.apply(&mut b[12..], true);
+        v.resync = true;
+        let mut c = vp8_packet(50, 0, 20_000, 200, 0, false, true);
+        v.apply(&mut c[12..], true);
+        let d = Vp8Descriptor::parse(&c[12..]).expect("descriptor");
+        assert_eq!((d.picture_id, d.tl0_pic_idx), (Some(1002), Some(11)));
+        let mut e = vp8_packet(51, 0, 20_001, 200, 1, false, false);
+        v.apply(&mut e[12..], true);
+        let d = Vp8Descriptor::parse(&e[12..]).expect("descriptor");
+        assert_eq!((d.picture_id, d.tl0_pic_idx), (Some(1003), Some(11)));
+        // A retransmission of the old picture keeps the mapping of its time.
+        let mut old = vp8_packet(2, 0, 20_000, 200, 0, false, true);
+        v.apply(&mut old[12..], false);
+        assert_eq!(
+            Vp8Descriptor::parse(&old[12..])
+                .expect("descriptor")
+                .picture_id,
+            Some(1002)
+        );
+    }
+
+    #[test]
+    fn a_young_stream_waits_for_the_wanted_substream_before_substituting() {
+        let t0 = Instant::now();
+        let mut sel = selector(0, 2);
+        let key = |layer| PacketInfo {
+            layer,
+            keyframe: true,
+            frame_start: true,
+            ..PacketInfo::default()
+        };
+        // Substream 1 arrives first; 0 may be just behind it.
+        let seen = Arrivals {
+            last: [None, Some(t0), None],
+            first: Some(t0),
+        };
+        assert_eq!(sel.select(t0, &key(1), &seen).verdict, Verdict::Drop);
+        // Past the fallback without 0, 1 stands in.
+        let t1 = t0 + Duration::from_millis(300);
+        let seen = Arrivals {
+            last: [None, Some(t1), None],
+            first: Some(t0),
+        };
+        assert_eq!(sel.select(t1, &key(1), &seen).changed, Some((1, 2)));
     }
 }

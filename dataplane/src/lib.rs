@@ -27,8 +27,18 @@
 //! per-shard history of the last 256 packets (RTX when the subscription names an RTX SSRC
 //! and payload type, plain retransmission otherwise).
 //!
-//! Out of scope so far: simulcast layer selection, RTCP receiver/sender reports, NACKs of
-//! our own towards publishers, REMB/TWCC, plain-RTP endpoints, per-stream statistics.
+//! Simulcast: [`ShardCommand::SetSimulcast`] declares a publisher stream of up to three
+//! substreams, named by SSRC (`ssrc-group:SIM`) or by rid (learnt from the `rtp-stream-id`
+//! extension of the first packets). All substreams travel under one [`StreamKey`]; each
+//! subscription with [`LayerPrefs`] selects one substream and a VP8 temporal layer, switches
+//! substream only at a keyframe of the new one (asking for it with a rate-limited PLI), falls
+//! back to a lower substream when the wanted one is silent for the `fallback` time, and keeps
+//! sequence numbers, timestamps and VP8 picture ids / TL0PICIDX continuous across switches.
+//! [`ShardCommand::SetLayers`] changes the wish, [`ShardEvent::LayerChanged`] reports what is
+//! forwarded.
+//!
+//! Out of scope so far: RTCP receiver/sender reports, NACKs of our own towards publishers,
+//! REMB/TWCC, plain-RTP endpoints, per-stream statistics.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -77,9 +87,10 @@ pub use counters::{Counters, DropReason, ShardStats};
 pub use forward::Rewriter;
 pub use io::EventFd;
 pub use msg::{
-    CreatePeer, InboundStream, MediaKind, PeerId, ReplyTo, ShardCommand, ShardError, ShardEvent,
-    ShardId, StreamKey, Subscription,
+    CreatePeer, InboundStream, LayerPrefs, MAX_SUBSTREAMS, MediaKind, PeerId, ReplyTo,
+    ShardCommand, ShardError, ShardEvent, ShardId, SimulcastInbound, StreamKey, Subscription,
 };
+pub use portunus_rtp::codec::VideoCodec;
 
 use io::Sockets;
 use msg::ShardSettings;

@@ -11,6 +11,7 @@ use portunus_dtls::{DtlsRole, Fingerprint};
 use portunus_ice::IceCredentials;
 use portunus_peer::HangupReason;
 use portunus_rtp::ExtIdMap;
+use portunus_rtp::codec::VideoCodec;
 use portunus_sctp::{ChannelId, MessageKind, SctpConfig};
 use portunus_srtp::SrtpProfile;
 
@@ -67,6 +68,65 @@ pub struct InboundStream {
     pub kind: MediaKind,
 }
 
+/// Most simulcast substreams of one publisher stream.
+pub const MAX_SUBSTREAMS: usize = 3;
+
+/// A simulcast video stream a publisher sends, from its SDP; see [`ShardCommand::SetSimulcast`].
+///
+/// Substream 0 is the lowest quality, 2 the highest (Janus's order). Layers are named either by
+/// SSRC (`a=ssrc-group:SIM`: [`Self::ssrcs`]) or by rid (`a=rid` / `a=simulcast`:
+/// [`Self::rids`] with the negotiated `rtp-stream-id` extension id); with rids the shard learns
+/// each layer's SSRC from the first packet that names it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SimulcastInbound {
+    /// The stream's name for forwarding: subscribers name it as
+    /// `StreamKey { publisher, ssrc: key }` and receive whichever layer they select. Any
+    /// value no other stream of this publisher uses as its key or SSRC; the SSRC of
+    /// substream 0 when the SDP names one is a good choice.
+    pub key: u32,
+    /// The m-line's mid, reported in [`ShardEvent::Media`].
+    pub mid: String,
+    /// SSRC-based simulcast: the media SSRC of each substream (`peer_ssrcs` in
+    /// `portunus-sdp`).
+    pub ssrcs: [Option<u32>; MAX_SUBSTREAMS],
+    /// The RTX SSRC of each substream, when negotiated.
+    pub rtx_ssrcs: [Option<u32>; MAX_SUBSTREAMS],
+    /// Rid-based simulcast: the rid of each substream (`simulcast_rids`).
+    pub rids: [Option<String>; MAX_SUBSTREAMS],
+    /// The negotiated id of `urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id`.
+    pub rid_ext: Option<u8>,
+    /// The negotiated id of `urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id`
+    /// (names the layer an RTX packet repairs).
+    pub repaired_rid_ext: Option<u8>,
+    /// The negotiated id of `urn:ietf:params:rtp-hdrext:sdes:mid`: when set, a packet whose
+    /// mid extension names another m-line is not taken for this stream's layer.
+    pub mid_ext: Option<u8>,
+}
+
+/// A subscriber's simulcast layer preferences (VideoRoom/EchoTest `substream`, `temporal`,
+/// `fallback`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerPrefs {
+    /// The wanted substream (0 lowest … 2 highest). When it is not arriving the highest
+    /// lower one that is (or else the lowest higher one) is forwarded instead.
+    pub substream: u8,
+    /// The highest VP8 temporal layer to forward (0 … 2); ignored for codecs without one.
+    pub temporal: u8,
+    /// A substream silent this long counts as stopped (Janus's `fallback`, 250 ms).
+    pub fallback: Duration,
+}
+
+impl Default for LayerPrefs {
+    /// The highest substream and temporal layer, with Janus's 250 ms fallback.
+    fn default() -> Self {
+        Self {
+            substream: 2,
+            temporal: 2,
+            fallback: Duration::from_millis(250),
+        }
+    }
+}
+
 /// Everything a shard needs to create a PeerConnection; see [`ShardCommand::CreatePeer`].
 #[derive(Debug, Clone)]
 pub struct CreatePeer {
@@ -111,6 +171,12 @@ pub struct Subscription {
     pub clock_rate: u32,
     /// Audio or video.
     pub kind: MediaKind,
+    /// The video codec: needed for simulcast (switches wait for a keyframe) and rewrites
+    /// VP8 picture ids so they stay continuous across switches. `None` for audio.
+    pub codec: Option<VideoCodec>,
+    /// Layer selection when `source` is a simulcast stream ([`ShardCommand::SetSimulcast`]);
+    /// without it only substream 0 is forwarded.
+    pub simulcast: Option<LayerPrefs>,
 }
 
 /// Control plane → shard.
@@ -158,6 +224,31 @@ pub enum ShardCommand {
         /// The new stream's shard.
         source_shard: ShardId,
     },
+    /// Sent to the publisher's shard (after [`ShardCommand::CreatePeer`]): one of its streams
+    /// is simulcast. Its layers are forwarded under one [`StreamKey`] (`ssrc` =
+    /// [`SimulcastInbound::key`]); a stream already declared with the same key is replaced.
+    SetSimulcast {
+        /// The publishing PeerConnection.
+        peer: PeerId,
+        /// The stream's layers.
+        stream: Box<SimulcastInbound>,
+    },
+    /// Sent to the subscriber's shard: change what a simulcast subscription (subscriber-side
+    /// SSRC `ssrc`) selects; `None` keeps a value. Switching up waits for a keyframe of the
+    /// new substream (asked for with a rate-limited PLI); [`ShardEvent::LayerChanged`]
+    /// reports each change actually made.
+    SetLayers {
+        /// The receiving PeerConnection.
+        subscriber: PeerId,
+        /// The subscriber-side SSRC of the subscription.
+        ssrc: u32,
+        /// The wanted substream (0 … 2).
+        substream: Option<u8>,
+        /// The highest temporal layer (0 … 2).
+        temporal: Option<u8>,
+        /// How long a substream may be silent before a lower one replaces it.
+        fallback: Option<Duration>,
+    },
     /// Sent to the publisher's shard: pass `source`'s decrypted packets to shard `to`
     /// (counted: one per subscriber there).
     AddRoute {
@@ -184,7 +275,8 @@ pub enum ShardCommand {
         /// The message.
         data: Vec<u8>,
     },
-    /// Ask the publisher of `source` (on this shard) for a keyframe (PLI), rate-limited.
+    /// Ask the publisher of `source` (on this shard) for a keyframe (PLI), rate-limited; for
+    /// a simulcast stream, of every substream.
     RequestKeyframe {
         /// The stream.
         source: StreamKey,
@@ -253,6 +345,21 @@ pub enum ShardEvent {
         mid: Option<String>,
         /// Started (`true`) or stopped for longer than the media timeout (`false`).
         receiving: bool,
+        /// The simulcast substream of the SSRC, for a [`SimulcastInbound`] layer.
+        substream: Option<u8>,
+    },
+    /// What a simulcast subscription forwards changed (Janus's `substream` / `temporal`
+    /// events to the subscriber): after a switch at a keyframe, a fallback to a lower
+    /// substream, or a temporal-layer change.
+    LayerChanged {
+        /// The receiving PeerConnection.
+        subscriber: PeerId,
+        /// The subscriber-side SSRC of the subscription.
+        ssrc: u32,
+        /// The substream now forwarded.
+        substream: u8,
+        /// The highest temporal layer now forwarded.
+        temporal: u8,
     },
     /// The PeerConnection ended by itself (ICE consent lost, DTLS failed …). It is gone
     /// from the shard already.

@@ -26,11 +26,14 @@ pub(crate) enum XMsg {
     /// A publisher's decrypted RTP packet, `len` bytes of `buf`.
     Rtp {
         source: StreamKey,
+        /// The simulcast substream (0 for a plain stream).
+        layer: u8,
         buf: Arc<PacketBuf>,
         len: u16,
     },
-    /// A subscriber asked for a keyframe of `source` (rate-limited at the publisher).
-    Keyframe { source: StreamKey },
+    /// A subscriber asked for a keyframe of substream `layer` of `source` (rate-limited at
+    /// the publisher).
+    Keyframe { source: StreamKey, layer: u8 },
 }
 
 /// The shard's refcounted packet buffers.
@@ -173,13 +176,45 @@ mod tests {
             ssrc: 2,
         };
         assert!(
-            m[0].push(0, XMsg::Keyframe { source: key }).is_err(),
+            m[0].push(
+                0,
+                XMsg::Keyframe {
+                    source: key,
+                    layer: 0
+                }
+            )
+            .is_err(),
             "no ring to self"
         );
-        assert!(m[0].push(2, XMsg::Keyframe { source: key }).is_ok());
-        assert!(m[0].push(2, XMsg::Keyframe { source: key }).is_ok());
         assert!(
-            m[0].push(2, XMsg::Keyframe { source: key }).is_err(),
+            m[0].push(
+                2,
+                XMsg::Keyframe {
+                    source: key,
+                    layer: 0
+                }
+            )
+            .is_ok()
+        );
+        assert!(
+            m[0].push(
+                2,
+                XMsg::Keyframe {
+                    source: key,
+                    layer: 0
+                }
+            )
+            .is_ok()
+        );
+        assert!(
+            m[0].push(
+                2,
+                XMsg::Keyframe {
+                    source: key,
+                    layer: 0
+                }
+            )
+            .is_err(),
             "full"
         );
         assert!(m[2].has_input());

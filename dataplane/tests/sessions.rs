@@ -95,7 +95,7 @@ fn forwarding_across_shards(backend: BackendKind) {
     assert_gap_free(remote, 0, FRAMES);
     assert!(
         events.iter().any(|e| matches!(e,
-            ShardEvent::Media { peer, receiving: true, ssrc, mid: Some(_) }
+            ShardEvent::Media { peer, receiving: true, ssrc, mid: Some(_), substream: None }
                 if *peer == publ.peer && *ssrc == publ.ssrc)),
         "media start reported for the publisher's stream"
     );

@@ -5,9 +5,12 @@ use portunus_ice::IceLiteConfig;
 use portunus_peer::{IceMode, Peer, PeerConfig};
 use smallvec::SmallVec;
 
-use super::{Inbound, Session, State};
-use crate::forward::Sub;
-use crate::msg::{CreatePeer, PeerId, ShardCommand, ShardError, ShardEvent, Subscription};
+use super::{Inbound, MAX_INBOUND, Session, State};
+use crate::forward::{Selector, Sub};
+use crate::msg::{
+    CreatePeer, LayerPrefs, PeerId, ShardCommand, ShardError, ShardEvent, SimulcastInbound,
+    Subscription,
+};
 
 impl State {
     /// Runs queued commands, at most the command budget; returns how many ran.
@@ -119,7 +122,60 @@ impl State {
                     self.fail(None, peer, ShardError::Peer(e.to_string()));
                 }
             }
-            ShardCommand::RequestKeyframe { source } => self.keyframe_at_publisher(source),
+            ShardCommand::RequestKeyframe { source } => {
+                let layers: SmallVec<[u8; 3]> = self
+                    .by_id
+                    .get(&source.publisher)
+                    .and_then(|slot| self.sessions.get(*slot))
+                    .map(|s| {
+                        s.inbound
+                            .iter()
+                            .filter(|i| i.key == source.ssrc)
+                            .filter_map(|i| i.layer)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if layers.is_empty() {
+                    self.keyframe_at_publisher(source, 0);
+                }
+                for l in layers {
+                    self.keyframe_at_publisher(source, l);
+                }
+            }
+            ShardCommand::SetSimulcast { peer, stream } => self.set_simulcast(peer, *stream),
+            ShardCommand::SetLayers {
+                subscriber,
+                ssrc,
+                substream,
+                temporal,
+                fallback,
+            } => {
+                let Some(slot) = self.by_id.get(&subscriber).copied() else {
+                    self.fail(None, subscriber, ShardError::NoSuchPeer);
+                    return;
+                };
+                let interval = self.settings.keyframe_min_interval;
+                let sub = self.sessions[slot]
+                    .subs
+                    .iter()
+                    .copied()
+                    .find(|i| {
+                        self.fwd
+                            .subs
+                            .get(*i)
+                            .is_some_and(|s| s.rewriter.ssrc() == ssrc)
+                    })
+                    .and_then(|i| self.fwd.subs.get_mut(i));
+                match sub {
+                    Some(sub) => sub
+                        .selector
+                        .get_or_insert_with(|| {
+                            Box::new(Selector::new(LayerPrefs::default(), interval))
+                        })
+                        .set(substream, temporal, fallback),
+                    None => self.fail(None, subscriber, ShardError::NoSuchForward),
+                }
+            }
             ShardCommand::GetStats => self.emit_stats(),
             ShardCommand::Stop => self.stopping = true,
         }
@@ -156,6 +212,8 @@ impl State {
             .iter()
             .map(|s| Inbound {
                 ssrc: s.ssrc,
+                key: s.ssrc,
+                layer: None,
                 rtx_ssrc: s.rtx_ssrc,
                 mid: Some(s.mid.clone()),
                 last_seen: None,
@@ -176,6 +234,7 @@ impl State {
             ufrag,
             remotes: SmallVec::new(),
             inbound,
+            rid_streams: SmallVec::new(),
             subs: SmallVec::new(),
             deadline: None,
             dirty: false,
@@ -198,7 +257,51 @@ impl State {
             self.fail(None, s.subscriber, ShardError::NoSuchPeer);
             return;
         };
-        let idx = self.fwd.add_local(Sub::new(s, slot));
+        let interval = self.settings.keyframe_min_interval;
+        let idx = self.fwd.add_local(Sub::new(s, slot, interval));
         self.sessions[slot].subs.push(idx);
+    }
+
+    /// Declares a simulcast stream of `peer`: SSRC-named layers are tagged now, rid-named
+    /// ones as their first packets arrive.
+    fn set_simulcast(&mut self, peer: PeerId, stream: SimulcastInbound) {
+        let Some(slot) = self.by_id.get(&peer).copied() else {
+            self.fail(None, peer, ShardError::NoSuchPeer);
+            return;
+        };
+        let s = &mut self.sessions[slot];
+        for (layer, ssrc) in stream.ssrcs.iter().enumerate() {
+            let Some(ssrc) = *ssrc else {
+                continue;
+            };
+            let rtx_ssrc = stream.rtx_ssrcs.get(layer).copied().flatten();
+            let pos = match s.inbound.iter().position(|i| i.ssrc == ssrc) {
+                Some(p) => p,
+                None if s.inbound.len() < MAX_INBOUND => {
+                    s.inbound.push(Inbound {
+                        ssrc,
+                        key: ssrc,
+                        layer: None,
+                        rtx_ssrc: None,
+                        mid: None,
+                        last_seen: None,
+                        receiving: false,
+                        last_pli: None,
+                        packets: 0,
+                    });
+                    s.inbound.len() - 1
+                }
+                None => continue,
+            };
+            let i = &mut s.inbound[pos];
+            i.key = stream.key;
+            i.layer = Some(layer as u8);
+            i.rtx_ssrc = rtx_ssrc.or(i.rtx_ssrc);
+            i.mid = Some(stream.mid.clone());
+        }
+        s.rid_streams.retain(|r| r.key != stream.key);
+        if stream.rids.iter().any(Option::is_some) {
+            s.rid_streams.push(stream);
+        }
     }
 }

@@ -6,16 +6,78 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use portunus_peer::{PeerError, Received};
+use portunus_rtp::ext::typed::{Mid, Rid};
 use portunus_rtp::rtcp::{RtcpCompound, RtcpPacket, write_pli};
 use portunus_rtp::{PacketKind, RtpPacket, RtpPacketMut, Ssrc, classify, write_rtx};
 use portunus_srtp::{SrtpContext, SrtpError};
+use smallvec::SmallVec;
 
 use super::{Inbound, MAX_INBOUND, Session, State};
 use crate::counters::{Counters, DropReason};
-use crate::forward::Sub;
+use crate::forward::{Sub, Verdict};
 use crate::io::{Sockets, TxQueue};
-use crate::msg::{ShardEvent, StreamKey};
+use crate::msg::{ShardEvent, ShardId, StreamKey};
 use crate::xshard::XMsg;
+
+/// Starts tracking an SSRC the SDP did not name (allocates once per stream): a layer of a
+/// rid-based simulcast stream when its rid extension says so (or that layer's RTX stream,
+/// by the repaired-rid extension), a stream of its own otherwise. Returns its index.
+fn learn_inbound(s: &mut Session, view: &RtpPacket<'_>) -> Option<usize> {
+    if s.inbound.len() >= MAX_INBOUND {
+        return None;
+    }
+    let ssrc = view.ssrc().0;
+    let string_ext = |id: Option<u8>| id.and_then(|id| view.extension(id));
+    for st in &s.rid_streams {
+        let other_mid = string_ext(st.mid_ext)
+            .and_then(|d| Mid::parse(d).ok())
+            .is_some_and(|m| m.as_str() != st.mid);
+        if other_mid {
+            continue;
+        }
+        let layer_of = |d: &[u8]| {
+            let rid = Rid::parse(d).ok()?;
+            st.rids
+                .iter()
+                .position(|r| r.as_deref() == Some(rid.as_str()))
+        };
+        if let Some(layer) = string_ext(st.rid_ext).and_then(layer_of) {
+            s.inbound.push(Inbound {
+                ssrc,
+                key: st.key,
+                layer: Some(layer as u8),
+                rtx_ssrc: None,
+                mid: Some(st.mid.clone()),
+                last_seen: None,
+                receiving: false,
+                last_pli: None,
+                packets: 0,
+            });
+            return Some(s.inbound.len() - 1);
+        }
+        if let Some(layer) = string_ext(st.repaired_rid_ext).and_then(layer_of) {
+            let key = st.key;
+            let media = s
+                .inbound
+                .iter()
+                .position(|i| i.key == key && i.layer == Some(layer as u8))?;
+            s.inbound[media].rtx_ssrc = Some(ssrc);
+            return Some(media);
+        }
+    }
+    s.inbound.push(Inbound {
+        ssrc,
+        key: ssrc,
+        layer: None,
+        rtx_ssrc: None,
+        mid: None,
+        last_seen: None,
+        receiving: false,
+        last_pli: None,
+        packets: 0,
+    });
+    Some(s.inbound.len() - 1)
+}
 
 /// The drop counter for a datagram a session refused.
 fn drop_reason(e: &PeerError) -> DropReason {
@@ -100,27 +162,17 @@ impl State {
             .position(|i| i.ssrc == ssrc || i.rtx_ssrc == Some(ssrc))
         {
             Some(p) => Some(p),
-            None if s.inbound.len() < MAX_INBOUND => {
-                // An SSRC the SDP did not announce: track it (allocates once per stream).
-                s.inbound.push(Inbound {
-                    ssrc,
-                    rtx_ssrc: None,
-                    mid: None,
-                    last_seen: None,
-                    receiving: false,
-                    last_pli: None,
-                    packets: 0,
-                });
-                Some(s.inbound.len() - 1)
-            }
-            None => None,
+            None => learn_inbound(s, &view),
         };
+        let (mut key, mut layer) = (ssrc, 0);
         if let Some(i) = pos.and_then(|p| s.inbound.get_mut(p)) {
             if i.rtx_ssrc == Some(ssrc) {
                 // Repair packets are for our own losses, which the history answers; the
                 // publisher's RTX is not forwarded.
                 return;
             }
+            key = i.key;
+            layer = i.layer.unwrap_or(0);
             i.last_seen = Some(now);
             i.packets += 1;
             if !i.receiving {
@@ -130,11 +182,15 @@ impl State {
                     ssrc,
                     mid: i.mid.clone(),
                     receiving: true,
+                    substream: i.layer,
                 };
                 self.events.emit(ev, &mut self.counters);
             }
         }
-        let source = StreamKey { publisher, ssrc };
+        let source = StreamKey {
+            publisher,
+            ssrc: key,
+        };
         let Some(route) = self.fwd.routes.get(&source) else {
             self.counters.rtp_unrouted += 1;
             return;
@@ -145,6 +201,7 @@ impl State {
                     for &(shard, _) in &route.shards {
                         let msg = XMsg::Rtp {
                             source,
+                            layer,
                             buf: buf.clone(),
                             len: pkt.len() as u16,
                         };
@@ -159,30 +216,72 @@ impl State {
                     .drop_n(DropReason::PoolExhausted, route.shards.len() as u64),
             }
         }
-        self.forward_local(source, pkt);
+        self.forward_local(source, layer, pkt);
     }
 
-    /// Sends a decrypted packet of `source` to every local subscriber.
-    pub(super) fn forward_local(&mut self, source: StreamKey, plain: &[u8]) {
+    /// Sends a decrypted packet of substream `layer` of `source` to every local subscriber
+    /// that selects it.
+    pub(super) fn forward_local(&mut self, source: StreamKey, layer: u8, plain: &[u8]) {
         let Some(route) = self.fwd.routes.get_mut(&source) else {
             return;
         };
-        if let (Some(h), Ok(v)) = (route.history.as_mut(), RtpPacket::parse(plain)) {
-            h.store(v.sequence_number(), plain);
-        }
+        let Some(info) = route.inspect(self.now, layer, plain) else {
+            self.counters.drop(DropReason::Malformed);
+            return;
+        };
+        let mut requests: SmallVec<[(u8, ShardId); 2]> = SmallVec::new();
         for &idx in &route.local {
             let Some(sub) = self.fwd.subs.get_mut(idx) else {
                 continue;
             };
-            forward_one(
-                self.now,
-                sub,
-                &mut self.sessions,
-                &mut self.tx,
-                &self.addrs,
-                &mut self.counters,
-                plain,
-            );
+            let d = sub.select(self.now, &info, &route.seen);
+            if let Some(l) = d.keyframe_for {
+                requests.push((l, sub.source_shard));
+            }
+            if let Some((substream, temporal)) = d.changed
+                && let Some(s) = self.sessions.get(sub.slot)
+            {
+                self.counters.layer_changes += 1;
+                let ev = ShardEvent::LayerChanged {
+                    subscriber: s.id,
+                    ssrc: sub.rewriter.ssrc(),
+                    substream,
+                    temporal,
+                };
+                self.events.emit(ev, &mut self.counters);
+            }
+            match d.verdict {
+                Verdict::Forward => forward_one(
+                    self.now,
+                    sub,
+                    &mut self.sessions,
+                    &mut self.tx,
+                    &self.addrs,
+                    &mut self.counters,
+                    plain,
+                ),
+                Verdict::Skip => {
+                    sub.rewriter.skip(info.seq);
+                    self.counters.temporal_skipped += 1;
+                }
+                Verdict::Drop => {}
+            }
+        }
+        for (layer, shard) in requests {
+            self.request_keyframe(source, shard, layer);
+        }
+    }
+
+    /// Asks the publisher of `source` (on `shard`) for a keyframe of substream `layer`.
+    pub(crate) fn request_keyframe(&mut self, source: StreamKey, shard: ShardId, layer: u8) {
+        if shard == self.id {
+            self.keyframe_at_publisher(source, layer);
+        } else if self
+            .mesh
+            .push(shard.index(), XMsg::Keyframe { source, layer })
+            .is_err()
+        {
+            self.counters.drop(DropReason::QueueFull);
         }
     }
 
@@ -212,18 +311,10 @@ impl State {
             };
             let target = s.subs.iter().find_map(|&i| {
                 let sub = self.fwd.subs.get(i)?;
-                (sub.rewriter.ssrc() == media).then_some((sub.source, sub.source_shard))
+                (sub.rewriter.ssrc() == media).then(|| (sub.source, sub.source_shard, sub.layer()))
             });
-            if let Some((source, shard)) = target {
-                if shard == self.id {
-                    self.keyframe_at_publisher(source);
-                } else if self
-                    .mesh
-                    .push(shard.index(), XMsg::Keyframe { source })
-                    .is_err()
-                {
-                    self.counters.drop(DropReason::QueueFull);
-                }
+            if let Some((source, shard, layer)) = target {
+                self.request_keyframe(source, shard, layer);
             }
         }
     }
@@ -245,11 +336,12 @@ impl State {
         let Some(sub) = self.fwd.subs.get_mut(idx) else {
             return;
         };
+        let layer = sub.layer();
         let Some(history) = self
             .fwd
             .routes
             .get(&sub.source)
-            .and_then(|r| r.history.as_deref())
+            .and_then(|r| r.history(layer))
         else {
             return;
         };
@@ -276,9 +368,9 @@ impl State {
         }
     }
 
-    /// Sends a PLI to the publisher of `source` (on this shard), at most one per stream per
-    /// `keyframe_min_interval`.
-    pub(crate) fn keyframe_at_publisher(&mut self, source: StreamKey) {
+    /// Sends a PLI for substream `layer` to the publisher of `source` (on this shard), at
+    /// most one per stream per `keyframe_min_interval`.
+    pub(crate) fn keyframe_at_publisher(&mut self, source: StreamKey, layer: u8) {
         let Some(slot) = self.by_id.get(&source.publisher).copied() else {
             return;
         };
@@ -287,12 +379,21 @@ impl State {
         let Some(s) = self.sessions.get_mut(slot) else {
             return;
         };
-        if let Some(i) = s.inbound.iter_mut().find(|i| i.ssrc == source.ssrc) {
+        let mut media = source.ssrc;
+        if let Some(i) = s
+            .inbound
+            .iter_mut()
+            .find(|i| i.key == source.ssrc && i.layer.unwrap_or(0) == layer)
+        {
             if i.last_pli.is_some_and(|t| now.duration_since(t) < min) {
                 self.counters.pli_suppressed += 1;
                 return;
             }
             i.last_pli = Some(now);
+            media = i.ssrc;
+        } else if layer != 0 {
+            // A substream whose SSRC is not known yet: nothing to ask.
+            return;
         }
         let Some(path) = s.peer.path() else {
             return;
@@ -304,7 +405,7 @@ impl State {
             self.counters.drop(DropReason::TxFull);
             return;
         };
-        let Ok(n) = write_pli(buf, Ssrc(s.rtcp_ssrc), Ssrc(source.ssrc)) else {
+        let Ok(n) = write_pli(buf, Ssrc(s.rtcp_ssrc), Ssrc(media)) else {
             return;
         };
         match s.peer.protect_rtcp(buf, n) {
@@ -344,7 +445,7 @@ fn retransmit(
     let Ok(mut pkt) = RtpPacketMut::parse(plain) else {
         return;
     };
-    if !sub.rewrite(now, &mut pkt) {
+    if !sub.rewrite(now, &mut pkt, false) {
         return;
     }
     let Some(slot) = tx.slot() else {
@@ -439,7 +540,7 @@ pub(crate) fn forward_into(
         counters.drop(DropReason::Malformed);
         return;
     };
-    if !sub.rewrite(now, &mut pkt) {
+    if !sub.rewrite(now, &mut pkt, true) {
         return;
     }
     match srtp.protect_rtp(slot, n) {

@@ -39,6 +39,10 @@ const MAX_INBOUND: usize = 16;
 #[derive(Debug)]
 pub(crate) struct Inbound {
     pub(crate) ssrc: u32,
+    /// The forwarding key (`StreamKey::ssrc`): the SSRC itself, or a simulcast stream's key.
+    pub(crate) key: u32,
+    /// The simulcast substream, for a layer of a simulcast stream.
+    pub(crate) layer: Option<u8>,
     pub(crate) rtx_ssrc: Option<u32>,
     pub(crate) mid: Option<String>,
     pub(crate) last_seen: Option<Instant>,
@@ -55,6 +59,8 @@ pub(crate) struct Session {
     /// Tuples the router learnt for this session, to forget them with it.
     pub(crate) remotes: SmallVec<[(u8, SocketAddr); 4]>,
     pub(crate) inbound: SmallVec<[Inbound; 2]>,
+    /// Rid-based simulcast streams, whose layers' SSRCs are learnt from packets.
+    pub(crate) rid_streams: SmallVec<[crate::msg::SimulcastInbound; 1]>,
     /// Forwarding-table subscriptions this session receives.
     pub(crate) subs: SmallVec<[usize; 4]>,
     pub(crate) deadline: Option<Instant>,
@@ -401,6 +407,7 @@ impl State {
                         ssrc: i.ssrc,
                         mid: i.mid.clone(),
                         receiving: false,
+                        substream: i.layer,
                     });
                 }
             }
@@ -439,12 +446,17 @@ impl State {
                 };
                 n += 1;
                 match msg {
-                    XMsg::Rtp { source, buf, len } => {
+                    XMsg::Rtp {
+                        source,
+                        layer,
+                        buf,
+                        len,
+                    } => {
                         self.counters.xshard_in += 1;
                         let plain = buf.data.get(..usize::from(len)).unwrap_or(&[]);
-                        self.forward_local(source, plain);
+                        self.forward_local(source, layer, plain);
                     }
-                    XMsg::Keyframe { source } => self.keyframe_at_publisher(source),
+                    XMsg::Keyframe { source, layer } => self.keyframe_at_publisher(source, layer),
                 }
             }
         }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use portunus_dataplane::{
     BackendKind, CreatePeer, Dataplane, DataplaneConfig, InboundStream, MediaKind, PeerId, ReplyTo,
-    ShardCommand, ShardEvent, ShardId, StreamKey, Subscription,
+    ShardCommand, ShardEvent, ShardId, SimulcastInbound, StreamKey, Subscription, VideoCodec,
 };
 use portunus_dtls::{DtlsCertificate, DtlsConfig, DtlsOptions, DtlsRole, Fingerprint};
 use portunus_ice::IceCredentials;
@@ -65,6 +65,10 @@ pub struct Client {
     pub pt: u8,
     pub frames: Vec<MediaData>,
     pub keyframe_requests: usize,
+    /// The rid of every keyframe request (simulcast publishers).
+    pub keyframe_rids: Vec<String>,
+    /// A simulcast publisher's rids, substream 0 first.
+    pub rids: Vec<String>,
     /// Whether the test stopped driving it (a peer gone silent).
     pub silent: bool,
     /// Drop every n-th incoming RTP packet (0: none), to make str0m NACK.
@@ -217,6 +221,113 @@ pub fn publisher_with(dp: &Dataplane, shard: ShardId, id: u64, now: Instant, dat
         pt,
         frames: Vec::new(),
         keyframe_requests: 0,
+        keyframe_rids: Vec::new(),
+        rids: Vec::new(),
+        silent: false,
+        drop_every: 0,
+        rtp_seen: 0,
+        rtp_dropped: 0,
+        messages: Vec::new(),
+        greeting: None,
+    }
+}
+
+/// A simulcast publisher: str0m offers one sendonly VP8 video with rids `l`, `m`, `h`;
+/// Portunus answers as a VideoRoom publisher, creates the PeerConnection on `shard` and
+/// declares the stream with [`ShardCommand::SetSimulcast`] under `key`.
+pub fn simulcast_publisher(
+    dp: &Dataplane,
+    shard: ShardId,
+    id: u64,
+    now: Instant,
+    key: u32,
+) -> Client {
+    use str0m::media::{Simulcast, SimulcastLayer};
+    let (sock, addr) = bind_client();
+    let server = dp.local_addrs(shard)[0];
+    let mut rtc = Rtc::builder().build(now);
+    rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
+    let mut change = rtc.sdp_api();
+    let mut sim = Simulcast::new();
+    for rid in ["h", "m", "l"] {
+        sim.add_send_layer(SimulcastLayer::new(rid));
+    }
+    let mid = change.add_media(StrKind::Video, Direction::SendOnly, None, None, Some(sim));
+    let (offer, pending) = change.apply().expect("offer");
+    let remote =
+        RemoteDescription::parse(&offer.to_sdp_string(), SdpType::Offer).expect("parse offer");
+    let creds = IceCredentials::generate(&[id as u8; IceCredentials::RANDOM_BYTES]);
+    let plugin_view = jsep::anonymize(&remote.sdp).expect("anonymize");
+    let policy = AnswerConfig::videoroom_publisher("1");
+    let plugin_answer = jsep::generate_answer(&plugin_view, &policy, &[]).expect("answer");
+    let mut next = next_ssrc_fn(0x1000_0000 * id as u32);
+    let ctx = MergeContext::for_answer(&remote, transport(&creds, server), &mut next);
+    let answer = jsep::merge(&plugin_answer, &ctx)
+        .expect("merge")
+        .to_string();
+    rtc.sdp_api()
+        .accept_answer(
+            pending,
+            SdpAnswer::from_sdp_string(&answer).expect("answer parses"),
+        )
+        .expect("str0m accepts the answer");
+    let media = &remote.media[0];
+    let ext = |uri: &str| {
+        media
+            .extmaps
+            .iter()
+            .find(|e| e.uri == uri)
+            .and_then(|e| u8::try_from(e.id).ok())
+    };
+    let rids: Vec<String> = media
+        .simulcast_rids
+        .iter()
+        .map(|r| r.as_ref().expect("three rids").0.clone())
+        .collect();
+    let stream = SimulcastInbound {
+        key,
+        mid: media.mid.as_str().to_owned(),
+        ssrcs: [None; 3],
+        rtx_ssrcs: [None; 3],
+        rids: [
+            Some(rids[0].clone()),
+            Some(rids[1].clone()),
+            Some(rids[2].clone()),
+        ],
+        rid_ext: ext(portunus_sdp::extension::RID),
+        repaired_rid_ext: ext(portunus_sdp::extension::REPAIRED_RID),
+        mid_ext: ext(portunus_sdp::extension::MID),
+    };
+    assert!(stream.rid_ext.is_some(), "the rid extension was negotiated");
+    let pt = vp8_pt(media);
+    send(
+        dp,
+        shard,
+        create_command(PeerId(id), creds, &remote, Vec::new()),
+    );
+    send(
+        dp,
+        shard,
+        ShardCommand::SetSimulcast {
+            peer: PeerId(id),
+            stream: Box::new(stream),
+        },
+    );
+    Client {
+        rtc,
+        sock,
+        addr,
+        server,
+        peer: PeerId(id),
+        shard,
+        mid,
+        connected: false,
+        ssrc: key,
+        pt,
+        frames: Vec::new(),
+        keyframe_requests: 0,
+        keyframe_rids: Vec::new(),
+        rids,
         silent: false,
         drop_every: 0,
         rtp_seen: 0,
@@ -270,6 +381,8 @@ pub fn subscriber(dp: &Dataplane, shard: ShardId, id: u64, now: Instant) -> Clie
         pt,
         frames: Vec::new(),
         keyframe_requests: 0,
+        keyframe_rids: Vec::new(),
+        rids: Vec::new(),
         silent: false,
         drop_every: 0,
         rtp_seen: 0,
@@ -294,6 +407,8 @@ pub fn subscribe(dp: &Dataplane, publisher: &Client, sub: &Client) {
         extensions: ExtIdMap::new(),
         clock_rate: 90_000,
         kind: MediaKind::Video,
+        codec: Some(VideoCodec::Vp8),
+        simulcast: None,
     };
     dp.add_forward(sub.shard, s).expect("queue has room");
 }
@@ -341,7 +456,12 @@ impl Client {
                 Output::Event(e) => match e {
                     Event::Connected => self.connected = true,
                     Event::MediaData(m) => self.frames.push(m),
-                    Event::KeyframeRequest(_) => self.keyframe_requests += 1,
+                    Event::KeyframeRequest(r) => {
+                        self.keyframe_requests += 1;
+                        if let Some(rid) = r.rid {
+                            self.keyframe_rids.push(rid.to_string());
+                        }
+                    }
                     Event::ChannelOpen(id, _) => {
                         if let (Some(text), Some(mut ch)) = (&self.greeting, self.rtc.channel(id)) {
                             ch.write(false, text.as_bytes()).expect("str0m writes");
@@ -355,6 +475,20 @@ impl Client {
                 },
             }
         }
+    }
+
+    /// Writes a small (one-packet) VP8 frame `n` on simulcast substream `layer`; `key`
+    /// makes it a keyframe. The payload names the layer and the frame.
+    pub fn write_layer(&mut self, now: Instant, layer: usize, n: u32, key: bool) {
+        let mut data = vec![if key { 0x10 } else { 0x11 }, 0x02, 0x00, 0x9d, 0x01, 0x2a];
+        data.push(layer as u8);
+        data.extend_from_slice(&n.to_be_bytes());
+        data.resize(200, 0x33);
+        let pt = self.pt.into();
+        let rid = str0m::media::Rid::from(self.rids[layer].as_str());
+        let w = self.rtc.writer(self.mid).expect("writer").rid(rid);
+        w.write(pt, now, MediaTime::from_90khz(u64::from(n) * 3000), data)
+            .expect("str0m writes the frame");
     }
 
     /// Writes VP8 frame `n` (a publisher only).
