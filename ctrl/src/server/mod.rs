@@ -4,6 +4,7 @@
 mod conn;
 pub(crate) mod http;
 mod routes;
+mod web;
 mod ws;
 
 use std::cmp::Reverse;
@@ -220,7 +221,7 @@ impl Server {
 
     fn listen(&mut self, addr: SocketAddr, role: Role) -> Result<u16, CtrlError> {
         let mut socket =
-            TcpListener::bind(addr).map_err(|e| io_err(&format!("binding {addr}"), e))?;
+            conn::bind_listener(addr).map_err(|e| io_err(&format!("binding {addr}"), e))?;
         let token = Token(FIRST_LISTENER + self.listeners.len());
         self.poll
             .registry()

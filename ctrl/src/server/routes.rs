@@ -62,6 +62,10 @@ impl Server {
                         &self.settings.cors,
                         req.keep_alive,
                     );
+                    if req.method.eq_ignore_ascii_case("HEAD") {
+                        // HEAD is GET without the body (RFC 9110 §9.3.2).
+                        h.wbuf.truncate(h.wbuf.len() - resp.body.len());
+                    }
                     h.close_after_write |= !req.keep_alive;
                     answered = true;
                 }
@@ -109,6 +113,9 @@ impl Server {
     }
 
     fn route(&mut self, now: Instant, api: ApiKind, req: &Request) -> Action {
+        if let Some(resp) = self.web(api, req) {
+            return Action::Respond(resp);
+        }
         let is = |m: &str| req.method.eq_ignore_ascii_case(m);
         if api == ApiKind::Admin && req.path == "/metrics" && is("GET") {
             let mut r = Response::json(self.cp.render_metrics().into_bytes());
@@ -258,6 +265,11 @@ impl Server {
         let n = max_ev.min(q.events.len());
         Some(Value::Array(q.events.drain(..n).collect()))
     }
+}
+
+/// Whether the Janus API routing claims `path` (the demo pages must not shadow it).
+pub(super) fn is_janus_path(path: &str, base: &str) -> bool {
+    split_path(path, base).is_some()
 }
 
 /// Split `<base>[/<session>[/<handle>]]`; `None` for other paths (404).
