@@ -1,0 +1,613 @@
+//! Scenarios: who joins, in which order, and what is measured. Every phase is bounded in
+//! count and time.
+
+use std::io::IsTerminal;
+use std::net::UdpSocket;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::BenchError;
+use crate::control::Control;
+use crate::media::{MediaConfig, MediaSource, mono_ns};
+use crate::server::ServerProbe;
+use crate::worker::{self, Command, PeerSpec, Progress, Role, WorkerConfig, WorkerReport};
+
+/// The load shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// RTP fed into a Streaming mountpoint, N viewers.
+    Stream,
+    /// One VideoRoom publisher, N subscribers.
+    Webinar,
+    /// N publishers, each subscribed to all others.
+    Meeting,
+    /// Subscribers set up as fast as possible until a failure or the limit.
+    JoinStorm,
+}
+
+/// Everything one run needs.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// The load shape.
+    pub scenario: Scenario,
+    /// Subscribers, viewers or meeting participants; the limit for `join-storm`.
+    pub n: usize,
+    /// Janus API WebSocket URL.
+    pub url: String,
+    /// The server's PID, for CPU and memory.
+    pub server_pid: Option<u32>,
+    /// Label of the server in reports.
+    pub server_label: String,
+    /// Client threads.
+    pub threads: usize,
+    /// What publishers and the feeder send.
+    pub media: MediaConfig,
+    /// Discarded time after everyone connected.
+    pub warmup: Duration,
+    /// Measurement window.
+    pub duration: Duration,
+    /// Most setups in flight per thread.
+    pub max_in_flight: usize,
+    /// A client not connected after this long fails.
+    pub setup_timeout: Duration,
+    /// SRTP profiles offered.
+    pub srtp: Vec<portunus_dtls::SrtpProfile>,
+    /// Room or mountpoint id to create and use.
+    pub room: u64,
+    /// Print a progress line (on a terminal only).
+    pub progress: bool,
+}
+
+/// The figures of one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunResult {
+    /// The load shape.
+    pub scenario: Scenario,
+    /// Server label.
+    pub server: String,
+    /// Subscribers (or viewers, participants) asked for.
+    pub n: usize,
+    /// Clients that connected.
+    pub connected: usize,
+    /// Clients that failed, with the first reason.
+    pub failed: usize,
+    /// The first failure, if any.
+    pub first_failure: Option<String>,
+    /// Measurement window in seconds.
+    pub window_s: f64,
+    /// Media packets received by all clients per second (the server's egress).
+    pub egress_pps: f64,
+    /// Packets received in the window.
+    pub received: u64,
+    /// Packets missing from the stamp sequences.
+    pub lost: u64,
+    /// Lost / (received + lost), percent.
+    pub loss_pct: f64,
+    /// SRTP unprotect failures.
+    pub srtp_failures: u64,
+    /// One-way latency percentiles in microseconds.
+    pub latency_p50_us: u64,
+    /// 99th percentile.
+    pub latency_p99_us: u64,
+    /// 99.9th percentile.
+    pub latency_p999_us: u64,
+    /// Server CPU nanoseconds per received packet in the window.
+    pub server_cpu_ns_per_packet: Option<f64>,
+    /// Server CPU use in the window, in cores.
+    pub server_cores: Option<f64>,
+    /// (RSS with everyone connected − RSS before anyone) / N, in KiB.
+    pub rss_kib_per_subscriber: Option<f64>,
+    /// RSS with everyone connected, KiB.
+    pub rss_kib: Option<u64>,
+    /// Setups completed per second during the join phase.
+    pub setups_per_s: f64,
+    /// Server CPU milliseconds per setup during the join phase.
+    pub server_cpu_ms_per_setup: Option<f64>,
+    /// Setup (first request to DTLS up) percentiles, milliseconds.
+    pub setup_p50_ms: f64,
+    /// 99th percentile.
+    pub setup_p99_ms: f64,
+    /// First request to first media, 50th percentile, milliseconds.
+    pub first_media_p50_ms: f64,
+    /// Load generator CPU per received packet (all client threads), nanoseconds.
+    pub client_cpu_ns_per_packet: f64,
+}
+
+/// Runs one scenario once against an already running server.
+///
+/// # Errors
+/// Setup failures (room creation, no client thread could connect); client failures are
+/// counted in the result instead.
+pub fn run(cfg: &RunConfig) -> Result<RunResult, BenchError> {
+    let probe = cfg.server_pid.map(ServerProbe::new);
+    let rss_before = probe.and_then(|p| p.rss_kib().ok());
+    let mut admin = Control::connect(&cfg.url)?;
+    let session = admin.request(json!({"janus": "create"}), API_TIMEOUT)?["data"]["id"]
+        .as_u64()
+        .ok_or_else(|| BenchError::Api("create: no session id".into()))?;
+    let mut feeder = None;
+    let stop_feeder = Arc::new(AtomicBool::new(false));
+    match cfg.scenario {
+        Scenario::Stream => {
+            let ports = create_mountpoint(&mut admin, session, cfg.room)?;
+            feeder = Some(spawn_feeder(ports, cfg.media, Arc::clone(&stop_feeder)));
+        }
+        _ => create_room(&mut admin, session, cfg.room, cfg.n + 2)?,
+    }
+    let mut run = Running::start(cfg)?;
+    let mut specs = Vec::new();
+    let mut next_id = 0;
+    let mut spec = |role: Role| {
+        next_id += 1;
+        PeerSpec {
+            id: next_id - 1,
+            role,
+        }
+    };
+    // Phase 1: publishers.
+    let publishers = match cfg.scenario {
+        Scenario::Stream => 0,
+        Scenario::Webinar | Scenario::JoinStorm => 1,
+        Scenario::Meeting => cfg.n,
+    };
+    let mut feeds = Vec::new();
+    if publishers > 0 {
+        let pubs: Vec<PeerSpec> = (0..publishers)
+            .map(|i| {
+                spec(Role::Publisher {
+                    room: cfg.room,
+                    source: i as u32,
+                    media: cfg.media,
+                })
+            })
+            .collect();
+        run.add(pubs.clone());
+        let outcome = run.wait_setups(
+            publishers,
+            cfg.setup_timeout + Duration::from_secs(5),
+            "publishers",
+        )?;
+        if outcome.connected == 0 {
+            return Err(BenchError::Setup(format!(
+                "no publisher connected: {}",
+                outcome.first_failure.unwrap_or_default()
+            )));
+        }
+        feeds = pubs
+            .iter()
+            .filter_map(|p| run.publisher_ids.get(&p.id).copied())
+            .collect();
+    }
+    // Phase 2: subscribers.
+    for i in 0..cfg.n {
+        let role = match cfg.scenario {
+            Scenario::Stream => Role::Viewer {
+                mountpoint: cfg.room,
+            },
+            Scenario::Webinar | Scenario::JoinStorm => Role::Subscriber {
+                room: cfg.room,
+                feeds: feeds.clone(),
+            },
+            Scenario::Meeting => Role::Subscriber {
+                room: cfg.room,
+                feeds: feeds
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, f)| *f)
+                    .collect(),
+            },
+        };
+        specs.push(spec(role));
+    }
+    if cfg.scenario == Scenario::Meeting && cfg.n < 2 {
+        specs.clear();
+    }
+    let cpu_before_join = probe.and_then(|p| p.cpu_ns().ok());
+    let join_started = Instant::now();
+    let subscribers = specs.len();
+    run.add(specs);
+    let budget = cfg.setup_timeout + Duration::from_millis(60 * subscribers as u64);
+    let outcome = run.wait_setups(subscribers, budget, "subscribers")?;
+    let join_time = join_started.elapsed().as_secs_f64();
+    let cpu_after_join = probe.and_then(|p| p.cpu_ns().ok());
+    // Phase 3: warm-up, then the window.
+    run.sleep(cfg.warmup, "warm-up");
+    let rss_at_n = probe.and_then(|p| p.rss_kib().ok());
+    let cpu0 = probe.and_then(|p| p.cpu_ns().ok());
+    let t0 = Instant::now();
+    run.broadcast(|| Command::Measure(true));
+    run.sleep(cfg.duration, "measuring");
+    run.broadcast(|| Command::Measure(false));
+    let window = t0.elapsed().as_secs_f64();
+    let cpu1 = probe.and_then(|p| p.cpu_ns().ok());
+    let report = run.collect()?;
+    run.stop();
+    stop_feeder.store(true, Ordering::Relaxed);
+    if let Some(f) = feeder {
+        let _ = f.join();
+    }
+    let _ = admin.request(
+        json!({"janus": "destroy", "session_id": session}),
+        API_TIMEOUT,
+    );
+
+    let server_cpu = cpu0.zip(cpu1).map(|(a, b)| b.saturating_sub(a) as f64);
+    let received = report.received;
+    let pct = |q: f64| report.latency_us.value_at_quantile(q);
+    let setups = outcome.setup_ms.len();
+    Ok(RunResult {
+        scenario: cfg.scenario,
+        server: cfg.server_label.clone(),
+        n: cfg.n,
+        connected: outcome.connected,
+        failed: outcome.failed,
+        first_failure: outcome.first_failure,
+        window_s: window,
+        egress_pps: received as f64 / window,
+        received,
+        lost: report.lost,
+        loss_pct: if received + report.lost == 0 {
+            0.0
+        } else {
+            100.0 * report.lost as f64 / (received + report.lost) as f64
+        },
+        srtp_failures: report.srtp_failures,
+        latency_p50_us: pct(0.5),
+        latency_p99_us: pct(0.99),
+        latency_p999_us: pct(0.999),
+        server_cpu_ns_per_packet: server_cpu
+            .filter(|_| received > 0)
+            .map(|c| c / received as f64),
+        server_cores: server_cpu.map(|c| c / (window * 1e9)),
+        rss_kib_per_subscriber: rss_before
+            .zip(rss_at_n)
+            .filter(|_| cfg.n > 0)
+            .map(|(a, b)| (b as f64 - a as f64) / cfg.n as f64),
+        rss_kib: rss_at_n,
+        setups_per_s: if join_time > 0.0 {
+            setups as f64 / join_time
+        } else {
+            0.0
+        },
+        server_cpu_ms_per_setup: cpu_before_join
+            .zip(cpu_after_join)
+            .filter(|_| setups > 0)
+            .map(|(a, b)| b.saturating_sub(a) as f64 / 1e6 / setups as f64),
+        setup_p50_ms: percentile(&outcome.setup_ms, 0.5),
+        setup_p99_ms: percentile(&outcome.setup_ms, 0.99),
+        first_media_p50_ms: percentile(&outcome.first_media_ms, 0.5),
+        client_cpu_ns_per_packet: if received > 0 {
+            report.cpu_ns as f64 / received as f64
+        } else {
+            0.0
+        },
+    })
+}
+
+/// Worker threads of one run and what they reported.
+struct Running {
+    commands: Vec<Sender<Command>>,
+    handles: Vec<std::thread::JoinHandle<Result<(), BenchError>>>,
+    progress: Receiver<Progress>,
+    publisher_ids: std::collections::HashMap<usize, u64>,
+    next_worker: usize,
+    show: bool,
+    connected: usize,
+    failed: usize,
+}
+
+#[derive(Debug, Default)]
+struct SetupOutcome {
+    connected: usize,
+    failed: usize,
+    first_failure: Option<String>,
+    setup_ms: Vec<f64>,
+    first_media_ms: Vec<f64>,
+}
+
+impl Running {
+    fn start(cfg: &RunConfig) -> Result<Self, BenchError> {
+        let (progress_tx, progress) = mpsc::channel();
+        let mut commands = Vec::new();
+        let mut handles = Vec::new();
+        for _ in 0..cfg.threads.max(1) {
+            let (tx, rx) = mpsc::channel();
+            let config = WorkerConfig {
+                url: cfg.url.clone(),
+                srtp: cfg.srtp.clone(),
+                max_in_flight: cfg.max_in_flight,
+                setup_timeout: cfg.setup_timeout,
+            };
+            handles.push(worker::spawn(config, rx, progress_tx.clone()));
+            commands.push(tx);
+        }
+        Ok(Self {
+            commands,
+            handles,
+            progress,
+            publisher_ids: std::collections::HashMap::new(),
+            next_worker: 0,
+            show: cfg.progress && std::io::stderr().is_terminal(),
+            connected: 0,
+            failed: 0,
+        })
+    }
+
+    /// Spreads clients over the threads round-robin.
+    fn add(&mut self, specs: Vec<PeerSpec>) {
+        let n = self.commands.len();
+        let mut per: Vec<Vec<PeerSpec>> = vec![Vec::new(); n];
+        for s in specs {
+            per[self.next_worker % n].push(s);
+            self.next_worker += 1;
+        }
+        for (tx, batch) in self.commands.iter().zip(per) {
+            if !batch.is_empty() {
+                let _ = tx.send(Command::Add(batch));
+            }
+        }
+    }
+
+    /// Waits until `count` more clients connected or failed, or `budget` passed.
+    fn wait_setups(
+        &mut self,
+        count: usize,
+        budget: Duration,
+        what: &str,
+    ) -> Result<SetupOutcome, BenchError> {
+        let deadline = Instant::now() + budget;
+        let mut out = SetupOutcome::default();
+        let mut last_print = Instant::now();
+        while out.connected + out.failed < count {
+            let now = Instant::now();
+            if now > deadline {
+                out.failed = count - out.connected;
+                out.first_failure
+                    .get_or_insert_with(|| format!("setup phase over its {budget:?} budget"));
+                break;
+            }
+            if self.handles.iter().all(|h| h.is_finished()) {
+                return Err(BenchError::Setup("every client thread ended".into()));
+            }
+            match self.progress.recv_timeout(Duration::from_millis(100)) {
+                Ok(p) => self.note(p, &mut out),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(BenchError::Setup("client threads ended".into()));
+                }
+            }
+            if self.show && last_print.elapsed() > Duration::from_millis(250) {
+                last_print = Instant::now();
+                eprint!(
+                    "\r{what}: {}/{count} connected, {} failed      ",
+                    out.connected, out.failed
+                );
+            }
+        }
+        // Late first-media notes of this phase.
+        while let Ok(p) = self.progress.try_recv() {
+            self.note(p, &mut out);
+        }
+        if self.show {
+            eprintln!(
+                "\r{what}: {}/{count} connected, {} failed      ",
+                out.connected, out.failed
+            );
+        }
+        Ok(out)
+    }
+
+    fn note(&mut self, p: Progress, out: &mut SetupOutcome) {
+        match p {
+            Progress::Joined { id, publisher } => {
+                self.publisher_ids.insert(id, publisher);
+            }
+            Progress::Connected { setup, .. } => {
+                out.connected += 1;
+                self.connected += 1;
+                out.setup_ms.push(setup.as_secs_f64() * 1e3);
+            }
+            Progress::FirstMedia { after, .. } => {
+                out.first_media_ms.push(after.as_secs_f64() * 1e3)
+            }
+            Progress::Failed { reason, .. } => {
+                out.failed += 1;
+                self.failed += 1;
+                out.first_failure.get_or_insert(reason);
+            }
+        }
+    }
+
+    fn sleep(&mut self, d: Duration, what: &str) {
+        let end = Instant::now() + d;
+        let mut scratch = SetupOutcome::default();
+        while Instant::now() < end {
+            if let Ok(p) = self
+                .progress
+                .recv_timeout(Duration::from_millis(100).min(end - Instant::now().min(end)))
+            {
+                self.note(p, &mut scratch);
+            }
+            if self.show {
+                eprint!(
+                    "\r{what}: {:.1} s left, {} connected, {} failed      ",
+                    end.saturating_duration_since(Instant::now()).as_secs_f64(),
+                    self.connected,
+                    self.failed
+                );
+            }
+        }
+        if self.show {
+            eprintln!();
+        }
+    }
+
+    fn broadcast(&self, command: impl Fn() -> Command) {
+        for tx in &self.commands {
+            let _ = tx.send(command());
+        }
+    }
+
+    /// Merges every thread's report.
+    fn collect(&self) -> Result<WorkerReport, BenchError> {
+        let mut total: Option<WorkerReport> = None;
+        for tx in &self.commands {
+            let (rtx, rrx) = mpsc::channel();
+            let _ = tx.send(Command::Report(rtx));
+            let r = rrx
+                .recv_timeout(Duration::from_secs(10))
+                .map_err(|_| BenchError::Setup("a client thread did not report".into()))?;
+            match &mut total {
+                None => total = Some(r),
+                Some(t) => {
+                    t.received += r.received;
+                    t.lost += r.lost;
+                    t.srtp_failures += r.srtp_failures;
+                    t.sent += r.sent;
+                    t.cpu_ns += r.cpu_ns;
+                    t.latency_us
+                        .add(&r.latency_us)
+                        .map_err(|e| BenchError::Setup(format!("histogram: {e}")))?;
+                }
+            }
+        }
+        total.ok_or_else(|| BenchError::Setup("no client threads".into()))
+    }
+
+    fn stop(self) {
+        self.broadcast(|| Command::Stop);
+        for h in self.handles {
+            let _ = h.join();
+        }
+    }
+}
+
+fn create_room(
+    admin: &mut Control,
+    session: u64,
+    room: u64,
+    publishers: usize,
+) -> Result<(), BenchError> {
+    let handle = attach(admin, session, "janus.plugin.videoroom")?;
+    let body = json!({
+        "request": "create", "room": room, "publishers": publishers.max(3),
+        "audiocodec": "opus", "videocodec": "vp8", "bitrate": 0, "fir_freq": 10,
+        "description": "portunus-bench",
+    });
+    match admin.request(message(session, handle, body), API_TIMEOUT) {
+        Ok(_) => Ok(()),
+        Err(BenchError::Api(e)) if e.contains("427") => Ok(()), // the room exists
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates an RTP mountpoint with Opus (mid `a`) and VP8 (mid `v`) on free ports; returns
+/// the ports (audio, video).
+fn create_mountpoint(admin: &mut Control, session: u64, id: u64) -> Result<(u16, u16), BenchError> {
+    let handle = attach(admin, session, "janus.plugin.streaming")?;
+    let _ = admin.request(
+        message(session, handle, json!({"request": "destroy", "id": id})),
+        API_TIMEOUT,
+    );
+    let body = json!({
+        "request": "create", "type": "rtp", "id": id, "name": "portunus-bench",
+        "description": "portunus-bench",
+        "media": [
+            {"type": "audio", "mid": "a", "port": 0, "pt": crate::media::OPUS_PT, "codec": "opus"},
+            {"type": "video", "mid": "v", "port": 0, "pt": crate::media::VP8_PT, "codec": "vp8"},
+        ],
+    });
+    let answer = admin.request(message(session, handle, body), API_TIMEOUT)?;
+    let ports = &answer["plugindata"]["data"]["stream"]["ports"];
+    let port = |mid: &str| {
+        ports
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["mid"] == mid))
+            .and_then(|p| p["port"].as_u64())
+            .and_then(|p| u16::try_from(p).ok())
+    };
+    match (port("a"), port("v")) {
+        (Some(a), Some(v)) => Ok((a, v)),
+        _ => Err(BenchError::Api(format!(
+            "create mountpoint: no ports in {answer}"
+        ))),
+    }
+}
+
+fn attach(admin: &mut Control, session: u64, plugin: &str) -> Result<u64, BenchError> {
+    admin.request(
+        json!({"janus": "attach", "session_id": session, "plugin": plugin}),
+        API_TIMEOUT,
+    )?["data"]["id"]
+        .as_u64()
+        .ok_or_else(|| BenchError::Api("attach: no handle id".into()))
+}
+
+fn message(session: u64, handle: u64, body: serde_json::Value) -> serde_json::Value {
+    json!({"janus": "message", "session_id": session, "handle_id": handle, "body": body})
+}
+
+/// The feeder: a plain-RTP paced sender into a mountpoint's ports, on its own thread.
+fn spawn_feeder(
+    (audio_port, video_port): (u16, u16),
+    media: MediaConfig,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let Ok(socket) = UdpSocket::bind("127.0.0.1:0") else {
+            return;
+        };
+        let media = MediaConfig {
+            simulcast: false,
+            ..media
+        };
+        let mut source = MediaSource::new(Instant::now(), 1000, 0x2000_0000, &media);
+        let mut buf = [0u8; 1500];
+        while !stop.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            while let Some(len) = source.poll_packet(now, mono_ns(), &mut buf) {
+                let port = if buf[1] & 0x7f == crate::media::OPUS_PT {
+                    audio_port
+                } else {
+                    video_port
+                };
+                let _ = socket.send_to(&buf[..len], ("127.0.0.1", port));
+            }
+            let wait = source
+                .poll_timeout()
+                .saturating_duration_since(Instant::now());
+            std::thread::sleep(wait.min(Duration::from_millis(5)));
+        }
+    })
+}
+
+fn percentile(values: &[f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
+const API_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_nearest_ranks() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.5), 51.0);
+        assert_eq!(percentile(&v, 0.99), 99.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+}
