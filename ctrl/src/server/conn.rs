@@ -1,14 +1,32 @@
 //! Connection state: plain or TLS streams, HTTP buffers, WebSocket.
 
 use std::io::{self, Read, Write};
+use std::net::SocketAddr;
 use std::time::Instant;
 
-use mio::net::TcpStream;
+use mio::net::{TcpListener, TcpStream};
 use openssl::ssl::{MidHandshakeSslStream, SslStream};
 use tungstenite::WebSocket;
 
 use crate::SessionId;
 use crate::api::ApiKind;
+
+/// Connections the kernel completes and queues while the loop is busy elsewhere. mio and std
+/// use 128: a burst of a thousand clients (a reconnect storm, a load test) then sees its SYNs
+/// dropped and retried one and three seconds later. The kernel caps this at
+/// `net.core.somaxconn` (4096 by default since Linux 5.4).
+const LISTEN_BACKLOG: i32 = 4096;
+
+/// Bind a non-blocking TCP listener with [`LISTEN_BACKLOG`] and `SO_REUSEADDR` (as mio does).
+pub(super) fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(TcpListener::from_std(socket.into()))
+}
 
 /// What a listener serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,5 +183,28 @@ impl Conn {
         }
         self.armed_at = Some(at);
         Some(at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn listener_queues_a_burst_of_connections_nobody_accepts_yet() {
+        let listener = bind_listener("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Far beyond the 128 of mio's `bind`; each connect completes from the queue alone,
+        // where a full queue would drop the SYN and leave the connect waiting a second.
+        let clients: Vec<_> = (0..600)
+            .map(|i| {
+                std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(700))
+                    .unwrap_or_else(|e| panic!("connection {i} not queued: {e}"))
+            })
+            .collect();
+        assert_eq!(clients.len(), 600);
+        drop(listener);
     }
 }
