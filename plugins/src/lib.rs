@@ -10,7 +10,7 @@
 //! * [`echotest::EchoTest`] — `janus.plugin.echotest` (`shared/janus-api/echotest.md`)
 //! * [`textroom::TextRoom`] — `janus.plugin.textroom` (`shared/janus-api/textroom.md`)
 //! * [`videoroom::VideoRoom`] — `janus.plugin.videoroom` (`shared/janus-api/videoroom.md`),
-//!   first cut: see its module docs for what is missing
+//!   the 1.x multistream API: see its module docs for what is missing
 //!
 //! ```
 //! use std::time::{Instant, SystemTime};

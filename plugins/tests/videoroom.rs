@@ -207,7 +207,7 @@ fn publish_answers_and_announces_the_feed_at_webrtcup() {
     );
     let out = publish(&mut d, 1, 1);
     let streams = json!([
-        {"type": "audio", "mindex": 0, "mid": "0", "codec": "opus"},
+        {"type": "audio", "mindex": 0, "mid": "0", "codec": "opus", "fec": true},
         {"type": "video", "mindex": 1, "mid": "1", "codec": "vp8", "description": "cam"},
         {"type": "data", "mindex": 2, "mid": "2"}]);
     assert_eq!(

@@ -39,6 +39,10 @@ impl VideoRoom {
                 ("audiocodec", Kind::Str, false),
                 ("videocodec", Kind::Str, false),
                 ("video_svc", Kind::Bool, false),
+                ("notify_joining", Kind::Bool, false),
+                ("audiolevel_event", Kind::Bool, false),
+                ("audio_active_packets", Kind::PosInt, false),
+                ("audio_level_average", Kind::PosInt, false),
             ],
         )?;
         if let Some(key) = &self.config.admin_key {
@@ -72,6 +76,14 @@ impl VideoRoom {
             c.videocodec = v;
         }
         c.video_svc = get_bool(body, "video_svc").unwrap_or(false);
+        c.notify_joining = get_bool(body, "notify_joining").unwrap_or(false);
+        c.audiolevel_event = get_bool(body, "audiolevel_event").unwrap_or(false);
+        if let Some(n) = get_u64(body, "audio_active_packets").filter(|n| *n > 0) {
+            c.audio_active_packets = n;
+        }
+        if let Some(n) = get_u64(body, "audio_level_average").filter(|n| *n <= 127) {
+            c.audio_level_average = n;
+        }
         let mut room = Room::new(c);
         room.allowed = allowed;
         self.rooms.insert(id, room);
@@ -173,7 +185,7 @@ impl VideoRoom {
                     "require_pvtid": c.require_pvtid,
                     "require_e2ee": false,
                     "dummy_publisher": false,
-                    "notify_joining": false,
+                    "notify_joining": c.notify_joining,
                     "audiocodec": join_codecs(&c.audiocodec),
                     "videocodec": join_codecs(&c.videocodec),
                     "opus_fec": true,
@@ -181,13 +193,25 @@ impl VideoRoom {
                     "lock_record": false,
                     "num_participants": r.participants.len(),
                     "audiolevel_ext": true,
-                    "audiolevel_event": false,
+                    "audiolevel_event": c.audiolevel_event,
                     "videoorient_ext": true,
                     "playoutdelay_ext": true,
                     "transport_wide_cc_ext": true,
                 });
                 if c.video_svc {
                     m["video_svc"] = true.into();
+                }
+                if c.audiolevel_event {
+                    // Janus lists the talk-detection settings after `audiolevel_event`.
+                    let mut o = Map::new();
+                    for (k, v) in m.as_object().into_iter().flatten() {
+                        o.insert(k.clone(), v.clone());
+                        if k == "audiolevel_event" {
+                            o.insert("audio_active_packets".into(), c.audio_active_packets.into());
+                            o.insert("audio_level_average".into(), c.audio_level_average.into());
+                        }
+                    }
+                    m = Value::Object(o);
                 }
                 m
             })
@@ -277,6 +301,10 @@ impl VideoRoom {
                         m["display"] = d.clone().into();
                     }
                     m["publisher"] = p.up.into();
+                    if self.rooms[&id].config.audiolevel_event {
+                        let talking = p.streams.iter().any(|s| s.talk.talking);
+                        m["talking"] = talking.into();
+                    }
                     Some(m)
                 }
                 _ => None,

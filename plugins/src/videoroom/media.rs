@@ -1,55 +1,124 @@
-//! PeerConnection events and the forwarding intents they cause.
+//! PeerConnection events, the forwarding intents they cause, talk detection and the
+//! `fir_freq` keyframe timer.
+
+use std::time::Duration;
 
 use super::*;
 
 impl VideoRoom {
-    pub(super) fn handle_peer(&mut self, handle: HandleId, event: PeerEvent) {
+    pub(super) fn handle_peer(&mut self, now: Instant, handle: HandleId, event: PeerEvent) {
         match event {
             PeerEvent::WebrtcUp => match self.handles.get_mut(&handle) {
                 Some(Role::Publisher(p)) if p.negotiated && !p.up => {
                     p.up = true;
                     let rid = p.room;
-                    let ev = json!({"videoroom": "event", "room": rid,
-                        "publishers": [publisher_json(p)]});
-                    self.notify(rid, Some(handle), &ev);
+                    let fir = self.rooms.get(&rid).map_or(0, |r| r.config.fir_freq);
+                    if let Some(Role::Publisher(p)) = self.handles.get_mut(&handle) {
+                        p.next_fir = (fir > 0).then(|| now + Duration::from_secs(fir));
+                        let ev = json!({"videoroom": "event", "room": rid,
+                            "publishers": [publisher_json(p)]});
+                        self.notify(rid, Some(handle), &ev);
+                    }
                 }
                 Some(Role::Subscriber(s)) if !s.up => {
                     s.up = true;
-                    let paused = s.paused;
-                    let cmds: Vec<MediaCommand> = s
-                        .streams
-                        .iter()
-                        .flat_map(|st| {
-                            let fwd = MediaCommand::Forward {
-                                from: st.feed_handle,
-                                from_mid: st.feed_mid.clone(),
-                                to: handle,
-                                to_mid: st.mid.clone(),
-                                layers: LayerPrefs::default(),
-                            };
-                            let pause = MediaCommand::SetSending {
-                                to: handle,
-                                to_mid: st.mid.clone(),
-                                send: false,
-                            };
-                            std::iter::once(fwd).chain(paused.then_some(pause))
-                        })
-                        .collect();
-                    for c in cmds {
-                        self.out.media(c);
-                    }
+                    self.forward_pending(handle);
                 }
                 _ => {}
             },
             PeerEvent::Hangup { .. } => match self.handles.get_mut(&handle) {
                 Some(Role::Publisher(_)) => self.feed_gone(handle, true),
-                Some(Role::Subscriber(s)) => {
-                    s.up = false;
+                Some(Role::Subscriber(_)) => {
                     self.unforward_handle(handle);
+                    if let Some(Role::Subscriber(s)) = self.handles.get_mut(&handle) {
+                        s.up = false;
+                    }
                 }
                 _ => {}
             },
             _ => {}
+        }
+    }
+
+    /// Installs a `Forward` for every stream of subscriber `handle` that has none yet (its
+    /// PeerConnection is up and its last offer answered).
+    pub(super) fn forward_pending(&mut self, handle: HandleId) {
+        let Some(Role::Subscriber(s)) = self.handles.get_mut(&handle) else {
+            return;
+        };
+        if !s.up {
+            return;
+        }
+        let paused = s.paused;
+        let pending: Vec<(String, HandleId, String, LayerPrefs, bool)> = s
+            .streams
+            .iter_mut()
+            .filter(|st| !st.forwarded)
+            .map(|st| {
+                st.forwarded = true;
+                (
+                    st.mid.clone(),
+                    st.feed_handle,
+                    st.feed_mid.clone(),
+                    st.layers,
+                    st.send,
+                )
+            })
+            .collect();
+        for (to_mid, from, from_mid, layers, send) in pending {
+            // A stream the subscriber, its publisher or a moderator paused starts paused.
+            let sends = !paused && send && self.source_sends(from, &from_mid);
+            self.out.media(MediaCommand::Forward {
+                from,
+                from_mid,
+                to: handle,
+                to_mid: to_mid.clone(),
+                layers,
+            });
+            if !sends {
+                self.out.media(MediaCommand::SetSending {
+                    to: handle,
+                    to_mid,
+                    send: false,
+                });
+            }
+        }
+    }
+
+    /// Whether the publisher stream `feed`/`mid` is relayed at all (not paused by its
+    /// publisher, not muted by a moderator).
+    pub(super) fn source_sends(&self, feed: HandleId, mid: &str) -> bool {
+        match self.handles.get(&feed) {
+            Some(Role::Publisher(p)) => p
+                .streams
+                .iter()
+                .find(|s| s.mid == mid)
+                .is_none_or(|s| !s.paused && !s.moderated),
+            _ => true,
+        }
+    }
+
+    /// Tells every subscriber stream fed by `feed`/`mid` whether to relay, after the
+    /// publisher paused/resumed it or a moderator muted/unmuted it.
+    pub(super) fn refresh_sending(&mut self, feed: HandleId, mid: &str) {
+        let source = self.source_sends(feed, mid);
+        let mut cmds = Vec::new();
+        for (h, role) in &self.handles {
+            if let Role::Subscriber(s) = role {
+                for st in &s.streams {
+                    if st.forwarded && st.feed_handle == feed && st.feed_mid == mid {
+                        cmds.push(MediaCommand::SetSending {
+                            to: *h,
+                            to_mid: st.mid.clone(),
+                            send: source && st.send && !s.paused,
+                        });
+                    }
+                }
+            }
+        }
+        sort_by_destination(&mut cmds);
+        for c in cmds {
+            self.out.media(c);
         }
     }
 
@@ -79,36 +148,36 @@ impl VideoRoom {
 
     /// Stop everything fed into `handle` (a subscriber going away).
     pub(super) fn unforward_handle(&mut self, handle: HandleId) {
-        let Some(Role::Subscriber(s)) = self.handles.get(&handle) else {
+        let Some(Role::Subscriber(s)) = self.handles.get_mut(&handle) else {
             return;
         };
-        if !s.up {
-            return;
+        let mut cmds = Vec::new();
+        for st in &mut s.streams {
+            if std::mem::take(&mut st.forwarded) {
+                cmds.push(MediaCommand::Unforward {
+                    to: handle,
+                    to_mid: st.mid.clone(),
+                });
+            }
         }
-        let cmds: Vec<MediaCommand> = s
-            .streams
-            .iter()
-            .map(|st| MediaCommand::Unforward {
-                to: handle,
-                to_mid: st.mid.clone(),
-            })
-            .collect();
         for c in cmds {
             self.out.media(c);
         }
     }
 
-    /// Stop every forward whose source is `feed` (a publisher going away).
+    /// Stop every forward whose source is `feed` (a publisher going away); autoupdate
+    /// subscribers get an `updated` event with a new offer.
     pub(super) fn unforward_feed(&mut self, feed: HandleId) {
         let mut cmds = Vec::new();
+        let mut changed = Vec::new();
         for (h, role) in &mut self.handles {
             if let Role::Subscriber(s) = role {
-                let up = s.up;
+                let before = s.streams.len();
                 s.streams.retain(|st| {
                     if st.feed_handle != feed {
                         return true;
                     }
-                    if up {
+                    if st.forwarded {
                         cmds.push(MediaCommand::Unforward {
                             to: *h,
                             to_mid: st.mid.clone(),
@@ -117,14 +186,20 @@ impl VideoRoom {
                     s.offer.unsubscribe(&st.mid);
                     false
                 });
+                if s.streams.len() != before && s.autoupdate {
+                    changed.push(*h);
+                }
             }
         }
-        cmds.sort_by_key(|c| match c {
-            MediaCommand::Unforward { to, to_mid } => (to.0, to_mid.clone()),
-            _ => (0, String::new()),
-        });
+        sort_by_destination(&mut cmds);
         for c in cmds {
             self.out.media(c);
+        }
+        changed.sort_by_key(|h| h.0);
+        for h in changed {
+            if let Some((data, jsep)) = self.renegotiate(h) {
+                self.out.event(h, None, data, jsep);
+            }
         }
     }
 
@@ -143,4 +218,88 @@ impl VideoRoom {
             self.out.event(h, None, ev.clone(), None);
         }
     }
+
+    /// Audio levels from a publisher: every `audio_active_packets` packets, a change between
+    /// talking and silent is announced to the whole room (the speaker included).
+    pub(super) fn handle_audio_level(
+        &mut self,
+        handle: HandleId,
+        mid: &str,
+        packets: u32,
+        level_sum: u32,
+    ) {
+        let Some(Role::Publisher(p)) = self.handles.get_mut(&handle) else {
+            return;
+        };
+        let Some(room) = self.rooms.get(&p.room) else {
+            return;
+        };
+        let c = &room.config;
+        if !c.audiolevel_event || c.audio_active_packets == 0 {
+            return;
+        }
+        let (window, threshold) = (c.audio_active_packets, c.audio_level_average);
+        let Some(st) = p
+            .streams
+            .iter_mut()
+            .find(|s| s.mid == mid && s.kind == MediaKind::Audio)
+        else {
+            return;
+        };
+        st.talk.packets += u64::from(packets);
+        st.talk.level_sum += u64::from(level_sum);
+        if st.talk.packets < window {
+            return;
+        }
+        let avg = st.talk.level_sum as f64 / st.talk.packets as f64;
+        let talking = avg < threshold as f64;
+        let was = st.talk.talking;
+        st.talk = TalkWindow {
+            talking,
+            ..TalkWindow::default()
+        };
+        if talking == was {
+            return;
+        }
+        let verb = if talking {
+            "talking"
+        } else {
+            "stopped-talking"
+        };
+        let avg = (avg * 100.0).round() / 100.0;
+        let ev = json!({"videoroom": verb, "room": p.room, "id": p.id, "mindex": st.mindex,
+            "mid": st.mid, "audio-level-dBov-avg": avg});
+        let rid = p.room;
+        self.notify(rid, None, &ev);
+    }
+
+    /// `fir_freq`: a keyframe request to each due publisher.
+    pub(super) fn handle_timeout(&mut self, now: Instant) {
+        let mut due = Vec::new();
+        for (h, role) in &mut self.handles {
+            if let Role::Publisher(p) = role
+                && let Some(at) = p.next_fir
+                && at <= now
+            {
+                let fir = self.rooms.get(&p.room).map_or(0, |r| r.config.fir_freq);
+                p.next_fir = (fir > 0).then(|| now + Duration::from_secs(fir));
+                due.push(*h);
+            }
+        }
+        due.sort_by_key(|h| h.0);
+        for handle in due {
+            self.out
+                .media(MediaCommand::RequestKeyframe { handle, mid: None });
+        }
+    }
+}
+
+/// Deterministic order for intents gathered from a hash map.
+fn sort_by_destination(cmds: &mut [MediaCommand]) {
+    cmds.sort_by_key(|c| match c {
+        MediaCommand::Unforward { to, to_mid } | MediaCommand::SetSending { to, to_mid, .. } => {
+            (to.0, to_mid.clone())
+        }
+        _ => (0, String::new()),
+    });
 }

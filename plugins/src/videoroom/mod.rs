@@ -1,19 +1,25 @@
-//! `janus.plugin.videoroom` (Janus 1.1.2 multistream API, version 9): an SFU. First cut.
+//! `janus.plugin.videoroom` (Janus 1.1.2 multistream API, version 9): an SFU.
 //! Specification: `shared/janus-api/videoroom.md`.
 //!
 //! Done: rooms from [`VideoRoomConfig`] (Janus's sample rooms 1234 and 5678) and `create`,
-//! `edit`, `destroy`, `exists`, `list`, `allowed`, `kick`, `listparticipants`; publishers
-//! (`join`, `joinandconfigure`, `publish`, `configure` with an offer and `descriptions`,
-//! `unpublish`, `leave`) with `joined`/`publishers`/`configured`/`unpublished`/`leaving`;
-//! subscribers (`join` with `streams` or the legacy `feed`, answered with `attached` and an
-//! offer from [`SubscriberOffer`], `start`, `pause`, `leave`) with
-//! [`MediaCommand::Forward`] per stream at `webrtcup`; `private_id` and `require_pvtid`.
+//! `edit`, `destroy`, `exists`, `list`, `allowed`, `kick`, `moderate`, `listparticipants`;
+//! RTP forwarders (`rtp_forward` with `streams` or the legacy ports, `stop_rtp_forward`,
+//! `listforwarders`) as [`MediaCommand::RtpForward`]; publishers (`join`,
+//! `joinandconfigure`, `publish`, `configure` with an offer, `descriptions` and per-stream
+//! `send`/`keyframe`, `unpublish`, `leave`) with `joined`/`publishers`/`configured`/
+//! `unpublished`/`leaving`/`joining`; subscribers (`join` with `streams` or the legacy `feed`,
+//! `subscribe`, `unsubscribe`, `update`, `switch`, `configure` with `send` and simulcast/SVC
+//! layers, `start`, `pause`, `leave`) with server offers from [`SubscriberOffer`] that reuse
+//! inactive m-lines, `updated`/`updating` and autoupdate re-offers when a feed goes away;
+//! talk detection from [`PluginInput::AudioLevel`] reports (`talking`/`stopped-talking`);
+//! room limits (`publishers`, `bitrate` as [`MediaCommand::SetBitrateCap`], `fir_freq` as
+//! periodic [`MediaCommand::RequestKeyframe`] through [`Plugin::poll_timeout`]);
+//! `private_id` and `require_pvtid`.
 //!
-//! Not done yet (answered with 499 `Request '<x>' not supported by this server`):
-//! `subscribe`, `unsubscribe`, `update`, `switch`, subscriber `configure`, `moderate`,
-//! `rtp_forward`, `stop_rtp_forward`, `listforwarders`, `enable_recording` and the
-//! remote-publisher requests; autoupdate offers when a feed goes away (its forwards are
-//! removed), talk detection, recording, `string_ids`.
+//! Not done (499 `Request '<x>' not supported by this server`): `enable_recording` and the
+//! remote-publisher requests; also recording, `string_ids`, signed tokens, e2ee rooms,
+//! dummy publishers, layer-change notifications (they need dataplane reports), and `switch`
+//! onto an inactive m-line.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -27,10 +33,12 @@ use portunus_sdp::jsep::{AnswerConfig, OfferStream, SubscriberOffer, generate_an
 use portunus_sdp::{CodecName, Direction, MediaKind, Sdp, extension};
 use serde_json::{Map, Value, json};
 
+mod forwarders;
 mod manage;
 mod media;
 mod publisher;
 mod subscriber;
+mod updates;
 
 use publisher::{kind_str, publisher_json};
 
@@ -59,9 +67,6 @@ const ERROR_NOT_PUBLISHED: u16 = 435;
 const ERROR_ID_EXISTS: u16 = 436;
 const ERROR_INVALID_SDP: u16 = 437;
 
-/// One requested subscription: (feed, publisher mid, crossrefid).
-type Wanted = (u64, Option<String>, Option<String>);
-
 /// One room's settings (`room-<id>` in `janus.plugin.videoroom.jcfg`, or `create`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoomConfig {
@@ -89,6 +94,14 @@ pub struct RoomConfig {
     pub videocodec: Vec<CodecName>,
     /// VP9 SVC.
     pub video_svc: bool,
+    /// Send `joining` events and `attendees` lists.
+    pub notify_joining: bool,
+    /// Emit `talking` / `stopped-talking` from audio levels.
+    pub audiolevel_event: bool,
+    /// Packets per talk-detection decision.
+    pub audio_active_packets: u64,
+    /// dBov threshold (0 loud … 127 silent) under which the average means talking.
+    pub audio_level_average: u64,
 }
 
 impl RoomConfig {
@@ -106,6 +119,10 @@ impl RoomConfig {
             audiocodec: vec![CodecName::Opus],
             videocodec: vec![CodecName::Vp8],
             video_svc: false,
+            notify_joining: false,
+            audiolevel_event: false,
+            audio_active_packets: 100,
+            audio_level_average: 25,
         }
     }
 }
@@ -115,6 +132,8 @@ impl RoomConfig {
 pub struct VideoRoomConfig {
     /// `general.admin_key`: required in `create`.
     pub admin_key: Option<String>,
+    /// `general.lock_rtp_forward`: `rtp_forward` also needs the `admin_key`.
+    pub lock_rtp_forward: bool,
     /// Rooms that exist at start.
     pub rooms: Vec<RoomConfig>,
 }
@@ -142,6 +161,7 @@ impl Default for VideoRoomConfig {
         };
         Self {
             admin_key: None,
+            lock_rtp_forward: false,
             rooms: vec![demo, svc],
         }
     }
@@ -155,6 +175,8 @@ pub struct VideoRoom {
     ids: Ids,
     rooms: BTreeMap<u64, Room>,
     handles: HashMap<HandleId, Role>,
+    /// Subscribers whose postponed re-offer goes out after the current request's event.
+    deferred: Vec<HandleId>,
     out: Outbox,
 }
 
@@ -190,6 +212,33 @@ struct Publisher {
     negotiated: bool,
     /// The PeerConnection is up: the feed is visible to others.
     up: bool,
+    /// RTP forwarders of this publisher's streams.
+    forwarders: Vec<Forwarder>,
+    /// When the next `fir_freq` keyframe request is due.
+    next_fir: Option<Instant>,
+}
+
+/// One `rtp_forward` stream.
+#[derive(Debug, Clone)]
+struct Forwarder {
+    id: u32,
+    mid: String,
+    kind: MediaKind,
+    host: String,
+    port: u16,
+    rtcp_port: Option<u16>,
+    pt: Option<u8>,
+    ssrc: Option<u32>,
+    substream: Option<u8>,
+    srtp: bool,
+}
+
+/// Talk detection over `audio_active_packets` packets.
+#[derive(Debug, Clone, Copy, Default)]
+struct TalkWindow {
+    packets: u64,
+    level_sum: u64,
+    talking: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -199,15 +248,32 @@ struct PubStream {
     kind: MediaKind,
     codec: Option<CodecName>,
     disabled: bool,
+    /// Simulcast offered (rid or SSRC group) with VP8 or H.264.
+    simulcast: bool,
+    /// VP9 SVC in a `video_svc` room.
+    svc: bool,
+    /// Opus in-band FEC negotiated.
+    fec: bool,
+    /// The publisher paused it (`configure` with `send: false`).
+    paused: bool,
+    /// Muted by a moderator.
+    moderated: bool,
+    talk: TalkWindow,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Subscriber {
     room: u64,
     offer: SubscriberOffer,
     streams: Vec<SubStream>,
     paused: bool,
     up: bool,
+    /// Re-offer by itself when a subscribed feed goes away.
+    autoupdate: bool,
+    /// An offer is out and its answer (`start` with JSEP) has not come.
+    awaiting_answer: bool,
+    /// Changes came while `awaiting_answer`: offer again after the answer.
+    pending_update: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -220,6 +286,13 @@ struct SubStream {
     feed_handle: HandleId,
     feed_mid: String,
     crossrefid: Option<String>,
+    /// The subscriber wants this stream (`configure` `send`).
+    send: bool,
+    layers: LayerPrefs,
+    /// `fallback` was given (Janus then lists it).
+    fallback_set: bool,
+    /// A `Forward` for it is installed.
+    forwarded: bool,
 }
 
 impl VideoRoom {
@@ -236,6 +309,7 @@ impl VideoRoom {
             ids: Ids::new(seed),
             rooms,
             handles: HashMap::new(),
+            deferred: Vec::new(),
             out: Outbox::default(),
         }
     }
@@ -268,11 +342,11 @@ impl VideoRoom {
             "allowed" => Some(self.allowed(body)),
             "kick" => Some(self.kick(body)),
             "listparticipants" => Some(self.list_participants(body)),
-            "moderate"
-            | "listforwarders"
-            | "enable_recording"
-            | "rtp_forward"
-            | "stop_rtp_forward"
+            "moderate" => Some(self.moderate(body)),
+            "rtp_forward" => Some(self.rtp_forward(body)),
+            "stop_rtp_forward" => Some(self.stop_rtp_forward(body)),
+            "listforwarders" => Some(self.list_forwarders(body)),
+            "enable_recording"
             | "publish_remotely"
             | "unpublish_remotely"
             | "listremotes"
@@ -299,6 +373,11 @@ impl VideoRoom {
         };
         if !data.is_null() {
             self.out.event(handle, Some(tx), data, jsep);
+        }
+        for h in std::mem::take(&mut self.deferred) {
+            if let Some((data, jsep)) = self.renegotiate(h) {
+                self.out.event(h, None, data, jsep);
+            }
         }
     }
 
@@ -335,6 +414,11 @@ impl VideoRoom {
             (Some(Role::Subscriber(_)), "start") => self.start(handle, jsep),
             (Some(Role::Subscriber(_)), "pause") => self.pause(handle),
             (Some(Role::Subscriber(_)), "leave") => self.subscriber_leave(handle),
+            (Some(Role::Subscriber(_)), "subscribe") => self.subscribe(handle, body),
+            (Some(Role::Subscriber(_)), "unsubscribe") => self.unsubscribe(handle, body),
+            (Some(Role::Subscriber(_)), "update") => self.update(handle, body),
+            (Some(Role::Subscriber(_)), "switch") => self.switch(handle, body),
+            (Some(Role::Subscriber(_)), "configure") => self.configure_subscriber(handle, body),
             (_, other) => Err(unsupported(other)),
         }
     }
@@ -419,7 +503,14 @@ impl Plugin for VideoRoom {
                 body,
                 jsep,
             } => self.handle_message(now, handle, &transaction, &body, jsep.as_ref()),
-            PluginInput::Peer { handle, event } => self.handle_peer(handle, event),
+            PluginInput::Peer { handle, event } => self.handle_peer(now, handle, event),
+            PluginInput::AudioLevel {
+                handle,
+                mid,
+                packets,
+                level_sum,
+            } => self.handle_audio_level(handle, &mid, packets, level_sum),
+            PluginInput::Timeout => self.handle_timeout(now),
             PluginInput::Detach { handle } => self.detach(handle),
             PluginInput::QueryHandle { handle } => {
                 let mut info = Map::new();
@@ -468,5 +559,15 @@ impl Plugin for VideoRoom {
 
     fn poll(&mut self) -> Option<PluginOutput> {
         self.out.pop()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.handles
+            .values()
+            .filter_map(|r| match r {
+                Role::Publisher(p) => p.next_fir,
+                _ => None,
+            })
+            .min()
     }
 }

@@ -63,6 +63,15 @@ impl VideoRoom {
                 _ => None,
             })
             .collect();
+        let attendees: Vec<Value> = room
+            .participants
+            .values()
+            .filter_map(|h| match self.handles.get(h) {
+                Some(Role::Publisher(p)) if !p.up => Some(attendee_json(p)),
+                _ => None,
+            })
+            .collect();
+        let notify_joining = room.config.notify_joining;
         let description = room.config.description.clone();
         let publisher = Publisher {
             room: rid,
@@ -73,13 +82,22 @@ impl VideoRoom {
             descriptions: HashMap::new(),
             negotiated: false,
             up: false,
+            forwarders: Vec::new(),
+            next_fir: None,
         };
         if let Some(room) = self.rooms.get_mut(&rid) {
             room.participants.insert(id, handle);
         }
         self.handles.insert(handle, Role::Publisher(publisher));
-        let joined = json!({"videoroom": "joined", "room": rid, "description": description,
+        let mut joined = json!({"videoroom": "joined", "room": rid, "description": description,
             "id": id, "private_id": private_id, "publishers": publishers});
+        if notify_joining {
+            joined["attendees"] = attendees.into();
+            if let Some(Role::Publisher(p)) = self.handles.get(&handle) {
+                let ev = json!({"videoroom": "event", "room": rid, "joining": attendee_json(p)});
+                self.notify(rid, Some(handle), &ev);
+            }
+        }
         if request == "joinandconfigure" && jsep.is_some() {
             // The answer rides on the `joined` event.
             let (_, answer) = self.publish(handle, "configure", body, jsep)?;
@@ -106,9 +124,16 @@ impl VideoRoom {
                 ("filename", Kind::Str, false),
                 ("display", Kind::Str, false),
                 ("descriptions", Kind::Array, false),
+                ("streams", Kind::Array, false),
+                ("mid", Kind::Str, false),
+                ("send", Kind::Bool, false),
+                ("audio", Kind::Bool, false),
+                ("video", Kind::Bool, false),
+                ("data", Kind::Bool, false),
             ],
         )?;
         let descriptions = descriptions(body)?;
+        let stream_changes = stream_changes(body)?;
         let Some(Role::Publisher(p)) = self.handles.get(&handle) else {
             return Err(join_first());
         };
@@ -159,7 +184,7 @@ impl VideoRoom {
                 };
                 let offer = Sdp::parse(&j.sdp).map_err(bad)?;
                 let answer = generate_answer(&offer, &config, &[]).map_err(bad)?;
-                let streams = pub_streams(&offer, &answer);
+                let streams = pub_streams(&offer, &answer, room.config.video_svc);
                 if streams.is_empty() {
                     return Err((
                         ERROR_INVALID_SDP,
@@ -189,13 +214,21 @@ impl VideoRoom {
                 bitrate: u32::try_from(b).unwrap_or(u32::MAX),
             });
         }
-        if get_bool(body, "keyframe") == Some(true) {
+        if get_bool(body, "keyframe") == Some(true) && !body.contains_key("mid") {
             cmds.push(MediaCommand::RequestKeyframe { handle, mid: None });
         }
         let mut data = json!({"videoroom": "event", "room": rid, "configured": "ok"});
         let mut answer_jsep = None;
         if let Some((streams, mut j)) = answer {
             j.e2ee = jsep.is_some_and(|o| o.e2ee);
+            // A renegotiation keeps what the publisher paused and moderators muted.
+            let mut streams = streams;
+            for st in &mut streams {
+                if let Some(old) = p.streams.iter().find(|o| o.mid == st.mid) {
+                    st.paused = old.paused;
+                    st.moderated = old.moderated;
+                }
+            }
             p.streams = streams;
             p.negotiated = true;
             if bitrate > 0 && get_u64(body, "bitrate").is_none() {
@@ -216,13 +249,78 @@ impl VideoRoom {
                 self.notify(rid, Some(handle), &ev);
             }
         }
+        let refresh = self.apply_stream_changes(handle, &stream_changes)?;
         for c in cmds {
             self.out.media(c);
+        }
+        for (mid, keyframe) in refresh {
+            if let Some(mid) = mid {
+                self.refresh_sending(handle, &mid);
+            }
+            if let Some(mid) = keyframe {
+                self.out.media(MediaCommand::RequestKeyframe {
+                    handle,
+                    mid: Some(mid),
+                });
+            }
         }
         if let Some(ev) = renamed {
             self.notify(rid, Some(handle), &ev);
         }
         Ok((data, answer_jsep))
+    }
+
+    /// Applies per-stream `send`/`keyframe` of a publisher `configure`; returns, per change,
+    /// the mid whose relaying must be refreshed and the mid that wants a keyframe.
+    fn apply_stream_changes(
+        &mut self,
+        handle: HandleId,
+        changes: &[StreamChange],
+    ) -> Result<Vec<Refresh>, Failure> {
+        let Some(Role::Publisher(p)) = self.handles.get_mut(&handle) else {
+            return Ok(Vec::new());
+        };
+        for c in changes {
+            if let StreamChange::Mid { mid, .. } = c
+                && !p.streams.iter().any(|s| &s.mid == mid)
+            {
+                return Err((ERROR_NO_SUCH_FEED, format!("No such mid '{mid}' published")));
+            }
+        }
+        let mut out = Vec::new();
+        for c in changes {
+            for st in &mut p.streams {
+                let (send, keyframe) = match c {
+                    StreamChange::Mid {
+                        mid,
+                        send,
+                        keyframe,
+                    } if &st.mid == mid => (*send, *keyframe),
+                    StreamChange::Kind { kind, send } if st.kind == *kind => (Some(*send), false),
+                    _ => continue,
+                };
+                let mut refresh = None;
+                if let Some(send) = send
+                    && send == st.paused
+                {
+                    st.paused = !send;
+                    refresh = Some(st.mid.clone());
+                }
+                let kf = (keyframe && st.kind == MediaKind::Video).then(|| st.mid.clone());
+                out.push((refresh, kf));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stops the publisher's RTP forwarders (its PeerConnection or participation ended).
+    pub(super) fn stop_forwarders(&mut self, handle: HandleId) {
+        let Some(Role::Publisher(p)) = self.handles.get_mut(&handle) else {
+            return;
+        };
+        for f in std::mem::take(&mut p.forwarders) {
+            self.out.media(MediaCommand::StopRtpForward { id: f.id });
+        }
     }
 
     pub(super) fn unpublish(&mut self, handle: HandleId) -> Result<(Value, Option<Jsep>), Failure> {
@@ -252,6 +350,8 @@ impl VideoRoom {
         p.streams.clear();
         p.negotiated = false;
         p.up = false;
+        p.next_fir = None;
+        self.stop_forwarders(handle);
         self.unforward_feed(handle);
         if notify && was_up {
             let ev = json!({"videoroom": "event", "room": rid, "unpublished": id});
@@ -267,6 +367,7 @@ impl VideoRoom {
             return Err(join_first());
         };
         let (rid, id) = (p.room, p.id);
+        self.stop_forwarders(handle);
         self.unforward_feed(handle);
         if let Some(room) = self.rooms.get_mut(&rid) {
             room.participants.remove(&id);
@@ -323,19 +424,39 @@ pub(super) fn descriptions(body: &Map<String, Value>) -> Result<Vec<(String, Str
 }
 
 /// The publisher's streams from its offer and our answer.
-pub(super) fn pub_streams(offer: &Sdp, answer: &Sdp) -> Vec<PubStream> {
+pub(super) fn pub_streams(offer: &Sdp, answer: &Sdp, video_svc: bool) -> Vec<PubStream> {
     offer
         .media
         .iter()
         .zip(&answer.media)
         .enumerate()
-        .map(|(i, (o, a))| PubStream {
-            mindex: i,
-            mid: o.mid_or_index(i).as_str().to_owned(),
-            kind: a.kind(),
-            codec: mline_codec(a),
-            disabled: a.port() == 0
-                || (a.kind() != MediaKind::Application && a.direction() == Direction::Inactive),
+        .map(|(i, (o, a))| {
+            let codec = mline_codec(a);
+            // Janus 1.1.2 honours simulcast for VP8 and H.264 only.
+            let simulcast = matches!(codec, Some(CodecName::Vp8 | CodecName::H264))
+                && (o.simulcast().is_some()
+                    || o.ssrc_groups().iter().any(|g| g.semantics == "SIM"));
+            let fec = codec == Some(CodecName::Opus)
+                && a.mline
+                    .formats
+                    .first()
+                    .and_then(|pt| pt.parse().ok())
+                    .and_then(|pt| a.fmtp(pt))
+                    .is_some_and(|f| f.params.contains("useinbandfec=1"));
+            PubStream {
+                mindex: i,
+                mid: o.mid_or_index(i).as_str().to_owned(),
+                kind: a.kind(),
+                codec,
+                disabled: a.port() == 0
+                    || (a.kind() != MediaKind::Application && a.direction() == Direction::Inactive),
+                simulcast,
+                svc: video_svc && codec == Some(CodecName::Vp9),
+                fec,
+                paused: false,
+                moderated: false,
+                talk: TalkWindow::default(),
+            }
         })
         .collect()
 }
@@ -346,6 +467,15 @@ pub(super) fn kind_str(k: MediaKind) -> &'static str {
         MediaKind::Video => "video",
         MediaKind::Application => "data",
     }
+}
+
+/// `{"id","display"?}` of `attendees` and `joining`.
+fn attendee_json(p: &Publisher) -> Value {
+    let mut m = json!({"id": p.id});
+    if let Some(d) = &p.display {
+        m["display"] = d.clone().into();
+    }
+    m
 }
 
 pub(super) fn publisher_json(p: &Publisher) -> Value {
@@ -381,12 +511,79 @@ pub(super) fn publisher_json(p: &Publisher) -> Value {
             if let Some(c) = s.codec {
                 o.insert("codec".into(), c.as_str().into());
             }
+            for (flag, key) in [(s.fec, "fec"), (s.simulcast, "simulcast"), (s.svc, "svc")] {
+                if flag {
+                    o.insert(key.into(), true.into());
+                }
+            }
             if let Some(d) = p.descriptions.get(&s.mid) {
                 o.insert("description".into(), d.clone().into());
+            }
+            if s.moderated {
+                o.insert("moderated".into(), true.into());
             }
             Value::Object(o)
         })
         .collect();
     m.insert("streams".into(), streams.into());
     Value::Object(m)
+}
+
+/// After a stream change: the mid whose relaying to refresh, the mid that wants a keyframe.
+type Refresh = (Option<String>, Option<String>);
+
+/// A per-stream change in a publisher `configure`.
+pub(super) enum StreamChange {
+    /// `streams` entry or top-level `mid`.
+    Mid {
+        mid: String,
+        send: Option<bool>,
+        keyframe: bool,
+    },
+    /// Deprecated `audio`/`video`/`data`: every stream of a kind.
+    Kind { kind: MediaKind, send: bool },
+}
+
+/// The `streams` (or top-level `mid`/`send`/`keyframe`, or legacy `audio`/`video`/`data`)
+/// of a publisher `configure`.
+fn stream_changes(body: &Map<String, Value>) -> Result<Vec<StreamChange>, Failure> {
+    let mut out = Vec::new();
+    let entry = |m: &Map<String, Value>| -> Result<StreamChange, Failure> {
+        check(
+            m,
+            &[
+                ("mid", Kind::Str, true),
+                ("send", Kind::Bool, false),
+                ("keyframe", Kind::Bool, false),
+            ],
+        )?;
+        Ok(StreamChange::Mid {
+            mid: get_str(m, "mid").unwrap_or_default().to_owned(),
+            send: get_bool(m, "send"),
+            keyframe: get_bool(m, "keyframe") == Some(true),
+        })
+    };
+    match body.get("streams").and_then(Value::as_array) {
+        Some(list) => {
+            for e in list {
+                let m = e.as_object().ok_or((
+                    ERROR_INVALID_ELEMENT,
+                    "Invalid element type (streams should be an array of objects)".to_owned(),
+                ))?;
+                out.push(entry(m)?);
+            }
+        }
+        None if body.contains_key("mid") => out.push(entry(body)?),
+        None => {}
+    }
+    for (key, kind) in [
+        ("audio", MediaKind::Audio),
+        ("video", MediaKind::Video),
+        ("data", MediaKind::Application),
+    ] {
+        if let Some(send) = get_bool(body, key) {
+            out.push(StreamChange::Kind { kind, send });
+        }
+    }
+    Ok(out)
 }
