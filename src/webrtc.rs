@@ -11,9 +11,15 @@
 //! - Dataplane events come back on the control thread through [`EngineHook`] and become the
 //!   core's `webrtcup`, `media` and `hangup` events.
 //!
-//! Not wired yet: plugins' forwarding intents (media stays on its PeerConnection), trickled
-//! candidates (an ICE-lite server learns addresses from the checks themselves), renegotiation
-//! beyond keeping the latest description, and ICE restarts.
+//! - Plugins' media intents ([`MediaCommand`]) become dataplane forwarding rules: the
+//!   publisher's SSRC, payload types and header-extension ids (from its description) are
+//!   mapped onto what the subscriber's description announced. Data-channel messages travel
+//!   both ways between peers and plugins.
+//!
+//! Not wired yet: simulcast layer preferences, bitrate caps and RTP forwarders (the
+//! dataplane's commands for them are being built), trickled candidates (an ICE-lite server
+//! learns addresses from the checks themselves), renegotiation beyond keeping the latest
+//! description, and ICE restarts.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -25,14 +31,19 @@ use portunus_ctrl::api::{ApiError, JanusCode};
 use portunus_ctrl::media::{
     CloseReason, HangupReason, Jsep, JsepType, MediaEngine, MediaKind, PeerEvent,
 };
+use portunus_ctrl::plugin::MediaCommand;
 use portunus_ctrl::{ControlPlane, HandleId, LoopHook};
 use portunus_dataplane::{
     CreatePeer, Dataplane, InboundStream, MediaKind as DpKind, PeerId, ReplyTo, ShardCommand,
-    ShardEvent, ShardId,
+    ShardEvent, ShardId, StreamKey, Subscription,
 };
 use portunus_dtls::{DtlsRole, Fingerprint};
 use portunus_ice::IceCredentials;
+use portunus_rtp::codec::VideoCodec;
+use portunus_rtp::ext::ExtIdMap;
 use portunus_sctp::SctpConfig;
+use portunus_sctp::{ChannelId, MessageKind};
+use portunus_sdp::jsep::RemoteMedia;
 use portunus_sdp::jsep::{self, LocalTransport, MergeContext, RemoteDescription, SdpType};
 use portunus_sdp::{MediaKind as SdpKind, Sdp};
 use serde_json::{Map, Value};
@@ -53,6 +64,10 @@ pub(crate) struct Shared {
     /// PeerConnections per shard, to place the next one on the least loaded shard.
     load: Vec<usize>,
     next_ssrc: u32,
+    /// Open data channels per handle, in opening order (the first is the default one).
+    channels: HashMap<HandleId, Vec<(ChannelId, String)>>,
+    /// Installed forwards by receiving (handle, mid): the source stream and its shard.
+    forwards: HashMap<(HandleId, String), (StreamKey, ShardId)>,
 }
 
 /// What the core keeps per handle with a PeerConnection.
@@ -63,6 +78,8 @@ struct HandleMedia {
     remote: Option<RemoteDescription>,
     /// Our side of the negotiation (SSRCs, RTX, DTLS role for offers).
     merge: Option<MergeContext>,
+    /// Our latest description as the client received it (codecs, extmaps, SSRCs we send).
+    local: Option<RemoteDescription>,
     /// The PeerConnection exists on its shard.
     created: bool,
     /// `kind` of each m-line by mid, for `media` events.
@@ -79,6 +96,8 @@ impl Shared {
             handles: HashMap::new(),
             load: vec![0; shards],
             next_ssrc: rand::random::<u32>() | 1,
+            channels: HashMap::new(),
+            forwards: HashMap::new(),
         }
     }
 
@@ -138,6 +157,7 @@ impl Shared {
             local_ice: IceCredentials::generate(&rand::random()),
             remote: None,
             merge: None,
+            local: None,
             created: false,
             kinds: HashMap::new(),
         }
@@ -187,6 +207,8 @@ impl Shared {
 
     /// Drops the handle's media state (its PeerConnection is gone or going).
     fn forget(&mut self, handle: HandleId) -> Option<HandleMedia> {
+        self.channels.remove(&handle);
+        self.remove_forwards_of(handle);
         let media = self.handles.remove(&handle)?;
         if media.created
             && let Some(load) = self.load.get_mut(usize::from(media.shard.0))
@@ -194,6 +216,158 @@ impl Shared {
             *load = load.saturating_sub(1);
         }
         Some(media)
+    }
+
+    /// Installs a forward of `from`'s stream on `from_mid` to `to`'s `to_mid`, translating
+    /// SSRC, payload types and extension ids between the two descriptions.
+    fn forward(
+        &mut self,
+        from: HandleId,
+        from_mid: &str,
+        to: HandleId,
+        to_mid: &str,
+    ) -> Result<(), &'static str> {
+        let publisher = self
+            .handles
+            .get(&from)
+            .ok_or("no media state for the publisher")?;
+        let subscriber = self
+            .handles
+            .get(&to)
+            .ok_or("no media state for the subscriber")?;
+        let source = publisher
+            .remote
+            .as_ref()
+            .and_then(|r| r.media_by_mid(from_mid))
+            .ok_or("the publisher has no such mid")?;
+        let target = subscriber
+            .local
+            .as_ref()
+            .and_then(|l| l.media_by_mid(to_mid))
+            .ok_or("the subscriber has no such mid")?;
+        let source_ssrc =
+            publisher_ssrc(source).ok_or("the publisher announced no SSRC for the mid")?;
+        let ssrc = target
+            .ssrcs
+            .first()
+            .map(|s| s.ssrc)
+            .ok_or("the subscriber's m-line sends nothing")?;
+        let key = StreamKey {
+            publisher: peer_id(from),
+            ssrc: source_ssrc,
+        };
+        let sub = Subscription {
+            subscriber: peer_id(to),
+            source: key,
+            source_shard: publisher.shard,
+            ssrc,
+            rtx: subscriber_rtx(subscriber, target),
+            payload_types: payload_type_map(source, target),
+            extensions: extension_map(source, target),
+            clock_rate: target.codecs.first().map_or(90_000, |c| c.clock_rate),
+            kind: if target.kind == SdpKind::Audio {
+                DpKind::Audio
+            } else {
+                DpKind::Video
+            },
+            codec: (target.kind == SdpKind::Video)
+                .then(|| {
+                    target
+                        .codecs
+                        .first()
+                        .and_then(|c| VideoCodec::from_encoding_name(&c.name))
+                })
+                .flatten(),
+            // Simulcast sources and layer preferences are wired with the dataplane's
+            // simulcast commands; until then substream 0 is forwarded.
+            simulcast: None,
+        };
+        let (subscriber_shard, source_shard) = (subscriber.shard, publisher.shard);
+        self.unforward(to, to_mid);
+        self.dataplane
+            .add_forward(subscriber_shard, sub)
+            .map_err(|_| "the dataplane refused the forward")?;
+        self.forwards
+            .insert((to, to_mid.to_owned()), (key, source_shard));
+        Ok(())
+    }
+
+    fn unforward(&mut self, to: HandleId, to_mid: &str) {
+        let Some((source, source_shard)) = self.forwards.remove(&(to, to_mid.to_owned())) else {
+            return;
+        };
+        if let Some(subscriber) = self.handles.get(&to) {
+            let _ =
+                self.dataplane
+                    .remove_forward(subscriber.shard, peer_id(to), source, source_shard);
+        }
+    }
+
+    /// Removes every forward `handle` receives or feeds.
+    fn remove_forwards_of(&mut self, handle: HandleId) {
+        let involved: Vec<(HandleId, String)> = self
+            .forwards
+            .iter()
+            .filter(|((to, _), (source, _))| *to == handle || source.publisher == peer_id(handle))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (to, mid) in involved {
+            self.unforward(to, &mid);
+        }
+    }
+
+    fn request_keyframe(&self, handle: HandleId, mid: Option<&str>) -> Result<(), &'static str> {
+        let media = self.handles.get(&handle).ok_or("no media state")?;
+        let remote = media.remote.as_ref().ok_or("no remote description")?;
+        let shard = media.shard;
+        let video = remote
+            .media
+            .iter()
+            .filter(|m| m.kind == SdpKind::Video && mid.is_none_or(|x| m.mid.as_str() == x));
+        let sources: Vec<u32> = video.filter_map(publisher_ssrc).collect();
+        for ssrc in sources {
+            let source = StreamKey {
+                publisher: peer_id(handle),
+                ssrc,
+            };
+            let _ = self
+                .dataplane
+                .send(shard, ShardCommand::RequestKeyframe { source });
+        }
+        Ok(())
+    }
+
+    fn send_data(
+        &self,
+        handle: HandleId,
+        label: Option<&str>,
+        binary: bool,
+        data: Vec<u8>,
+    ) -> Result<(), &'static str> {
+        let shard = self.handles.get(&handle).ok_or("no media state")?.shard;
+        let channels = self
+            .channels
+            .get(&handle)
+            .ok_or("no data channel is open")?;
+        let channel = label
+            .and_then(|l| channels.iter().find(|(_, name)| name == l))
+            .or_else(|| channels.first())
+            .map(|(id, _)| *id)
+            .ok_or("no data channel is open")?;
+        let kind = if binary {
+            MessageKind::Binary
+        } else {
+            MessageKind::String
+        };
+        let command = ShardCommand::SendData {
+            peer: peer_id(handle),
+            channel,
+            kind,
+            data,
+        };
+        self.dataplane
+            .send(shard, command)
+            .map_err(|_| "the dataplane refused the message")
     }
 
     fn ssrc_source(&mut self) -> impl FnMut() -> u32 + '_ {
@@ -301,11 +475,19 @@ impl MediaEngine for WebRtcEngine {
                 .map_err(|e| sdp_error(&e))?,
             }
         };
-        let merged = jsep::merge(&plugin_sdp, &ctx).map_err(|e| sdp_error(&e))?;
+        let merged = jsep::merge(&plugin_sdp, &ctx)
+            .map_err(|e| sdp_error(&e))?
+            .to_string();
+        let own_type = match jsep.kind {
+            JsepType::Offer => SdpType::Offer,
+            JsepType::Answer => SdpType::Answer,
+        };
+        let local = RemoteDescription::parse(&merged, own_type).map_err(|e| sdp_error(&e))?;
         if let Some(media) = shared.handles.get_mut(&handle) {
             media.merge = Some(ctx);
+            media.local = Some(local);
         }
-        Ok(Jsep::new(jsep.kind, merged.to_string()))
+        Ok(Jsep::new(jsep.kind, merged))
     }
 
     fn handle_trickle(
@@ -321,6 +503,47 @@ impl MediaEngine for WebRtcEngine {
 
     fn handle_close(&mut self, _now: Instant, handle: HandleId, _reason: CloseReason) {
         self.0.borrow_mut().close(handle);
+    }
+
+    fn handle_media_command(&mut self, _now: Instant, command: MediaCommand) {
+        let mut shared = self.0.borrow_mut();
+        let outcome = match command {
+            MediaCommand::Forward {
+                from,
+                from_mid,
+                to,
+                to_mid,
+                ..
+            } => shared.forward(from, &from_mid, to, &to_mid),
+            MediaCommand::Unforward { to, to_mid } => {
+                shared.unforward(to, &to_mid);
+                Ok(())
+            }
+            MediaCommand::SetSending {
+                to,
+                to_mid,
+                send: false,
+            } => {
+                shared.unforward(to, &to_mid);
+                Ok(())
+            }
+            MediaCommand::RequestKeyframe { handle, mid } => {
+                shared.request_keyframe(handle, mid.as_deref())
+            }
+            MediaCommand::SendData {
+                handle,
+                label,
+                binary,
+                data,
+            } => shared.send_data(handle, label.as_deref(), binary, data),
+            other => {
+                tracing::debug!(?other, "media command not wired to the dataplane yet");
+                Ok(())
+            }
+        };
+        if let Err(why) = outcome {
+            tracing::debug!(why, "media command dropped");
+        }
     }
 
     fn handle_info(&self, handle: HandleId) -> Option<Map<String, Value>> {
@@ -348,9 +571,35 @@ impl LoopHook for EngineHook {
         loop {
             let event = self.0.borrow().dataplane.try_recv();
             let Some(event) = event else { break };
-            let delivered = self.translate(event);
-            if let Some((handle, event)) = delivered {
-                cp.handle_peer_event(now, handle, event);
+            match event {
+                ShardEvent::DataChannelOpen {
+                    peer,
+                    channel,
+                    label,
+                    ..
+                } => {
+                    let mut shared = self.0.borrow_mut();
+                    shared
+                        .channels
+                        .entry(handle_id(peer))
+                        .or_default()
+                        .push((channel, label));
+                }
+                ShardEvent::DataChannelMessage {
+                    peer,
+                    channel,
+                    kind,
+                    data,
+                } => {
+                    let handle = handle_id(peer);
+                    let label = self.channel_label(handle, channel);
+                    cp.handle_data(now, handle, label, kind == MessageKind::Binary, data);
+                }
+                other => {
+                    if let Some((handle, event)) = self.translate(other) {
+                        cp.handle_peer_event(now, handle, event);
+                    }
+                }
             }
         }
     }
@@ -362,6 +611,15 @@ impl LoopHook for EngineHook {
 }
 
 impl EngineHook {
+    fn channel_label(&self, handle: HandleId, channel: ChannelId) -> Option<String> {
+        let shared = self.0.borrow();
+        let channels = shared.channels.get(&handle)?;
+        channels
+            .iter()
+            .find(|(id, _)| *id == channel)
+            .map(|(_, label)| label.clone())
+    }
+
     fn translate(&self, event: ShardEvent) -> Option<(HandleId, PeerEvent)> {
         match event {
             ShardEvent::PeerConnected { peer, .. } => Some((handle_id(peer), PeerEvent::WebrtcUp)),
@@ -472,6 +730,69 @@ fn create_peer_command(
         data_channels,
         inbound,
     })
+}
+
+/// The SSRC a publisher's m-line sends its (lowest) stream with.
+fn publisher_ssrc(media: &RemoteMedia) -> Option<u32> {
+    media
+        .peer_ssrcs
+        .iter()
+        .flatten()
+        .next()
+        .copied()
+        .or(media.fallback_ssrc)
+        .or_else(|| media.ssrcs.first().map(|s| s.ssrc))
+}
+
+/// Publisher payload type → subscriber payload type, matched by codec name and clock rate;
+/// RTX payload types follow their codec.
+fn payload_type_map(source: &RemoteMedia, target: &RemoteMedia) -> Vec<(u8, u8)> {
+    let mut map = Vec::new();
+    for codec in &source.codecs {
+        let Some(theirs) = target
+            .codecs
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(&codec.name) && c.clock_rate == codec.clock_rate)
+        else {
+            continue;
+        };
+        if codec.name.eq_ignore_ascii_case("rtx") {
+            continue;
+        }
+        map.push((codec.payload_type, theirs.payload_type));
+        if let (Some(a), Some(b)) = (codec.rtx_payload_type, theirs.rtx_payload_type) {
+            map.push((a, b));
+        }
+    }
+    map
+}
+
+/// Publisher extension id → subscriber extension id for every URI both negotiated.
+fn extension_map(source: &RemoteMedia, target: &RemoteMedia) -> ExtIdMap {
+    let mut map = ExtIdMap::new();
+    for ext in &source.extmaps {
+        let Some(theirs) = target.extmaps.iter().find(|e| e.uri == ext.uri) else {
+            continue;
+        };
+        if let (Ok(from), Ok(to)) = (u8::try_from(ext.id), u8::try_from(theirs.id)) {
+            // Only id 0 is refused, and no SDP assigns it: nothing to handle.
+            let _ = map.set(from, to);
+        }
+    }
+    map
+}
+
+/// The subscriber's RTX SSRC and payload type for the m-line, when it negotiated RTX.
+fn subscriber_rtx(subscriber: &HandleMedia, target: &RemoteMedia) -> Option<(u32, u8)> {
+    let state = subscriber
+        .merge
+        .as_ref()?
+        .media
+        .iter()
+        .find(|m| m.mid == target.mid)?;
+    let rtx_ssrc = state.rtx_ssrc?;
+    let rtx_pt = target.codecs.first()?.rtx_payload_type?;
+    Some((rtx_ssrc, rtx_pt))
 }
 
 fn media_kinds(remote: &RemoteDescription) -> HashMap<String, MediaKind> {

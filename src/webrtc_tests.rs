@@ -103,6 +103,8 @@ fn start_server(consent: Duration) -> RunningServer {
         let cp = server.control_plane();
         cp.register_plugin(Box::new(Answerer::default()))
             .expect("register");
+        let echotest = portunus_plugins::echotest::EchoTest::new();
+        cp.register_plugin(Box::new(echotest)).expect("register");
         cp.set_media_engine(Box::new(WebRtcEngine(Rc::clone(&shared))));
         server.add_hook(Box::new(EngineHook(shared)));
     })
@@ -274,5 +276,109 @@ fn browser_offer_connects_through_the_api_to_a_shard() {
         .find(|e| e["janus"] == "hangup")
         .expect("hangup after silence");
     assert_eq!(hangup["reason"], "ICE failed");
+    server.stop().expect("the server stops cleanly");
+}
+
+/// EchoTest end to end: the plugin's Forward intent (its handle to itself) becomes a
+/// dataplane forward, so the client's Opus comes back to it, and its data-channel text comes
+/// back with EchoTest's prefix.
+#[test]
+fn echotest_echoes_media_and_data_through_the_dataplane() {
+    let server = start_server(Duration::from_secs(30));
+    let mut api = Client::connect(server.ports.ws.expect("ws port"));
+    api.send(&json!({"janus": "create", "transaction": "c"}));
+    let session = api.recv()["data"]["id"].as_u64().expect("session id");
+    api.send(
+        &json!({"janus": "attach", "transaction": "a", "session_id": session,
+        "plugin": "janus.plugin.echotest"}),
+    );
+    let handle = api.recv()["data"]["id"].as_u64().expect("handle id");
+
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(2)))
+        .expect("timeout");
+    let local = socket.local_addr().expect("addr");
+    let mut rtc = Rtc::builder().build(Instant::now());
+    rtc.add_local_candidate(Candidate::host(local, "udp").expect("candidate"));
+    let mut change = rtc.sdp_api();
+    let mid = change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
+    let channel = change.add_channel("echo".into());
+    let (offer, pending) = change.apply().expect("offer");
+    api.send(&json!({"janus": "message", "transaction": "m", "session_id": session, "handle_id": handle,
+        "body": {"audio": true, "data": true}, "jsep": {"type": "offer", "sdp": offer.to_sdp_string()}}));
+    let mut answer = None;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while answer.is_none() && Instant::now() < deadline {
+        let v = api.recv();
+        if let Some(sdp) = v["jsep"]["sdp"].as_str() {
+            answer = Some(sdp.to_owned());
+        }
+    }
+    let answer = answer.expect("EchoTest answers the offer");
+    let answer =
+        str0m::change::SdpAnswer::from_sdp_string(&answer).expect("str0m parses the answer");
+    rtc.sdp_api()
+        .accept_answer(pending, answer)
+        .expect("str0m accepts the answer");
+
+    let (mut audio_back, mut text_back, mut sent_text) = (0u32, None::<Vec<u8>>, false);
+    let mut connected = false;
+    let mut seq = 0u64;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline && (audio_back < 5 || text_back.is_none()) {
+        let now = Instant::now();
+        rtc.handle_input(Input::Timeout(now)).expect("timeout");
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            let contents = buf[..n].try_into().expect("datagram");
+            let receive = Receive {
+                proto: Protocol::Udp,
+                source: from,
+                destination: local,
+                contents,
+            };
+            let _ = rtc.handle_input(Input::Receive(now, receive));
+        }
+        let writer = connected.then(|| rtc.writer(mid)).flatten();
+        if let Some(w) = writer {
+            let opus = w
+                .payload_params()
+                .find(|p| p.spec().codec == str0m::format::Codec::Opus)
+                .map(|p| p.pt());
+            if let Some(pt) = opus {
+                seq += 1;
+                let time = MediaTime::from_90khz(seq * 1800);
+                w.write(pt, now, time, &b"echo me"[..]).expect("write");
+            }
+        }
+        if connected && !sent_text {
+            if let Some(mut ch) = rtc.channel(channel) {
+                sent_text = ch.write(false, b"hello").is_ok();
+            }
+        }
+        loop {
+            match rtc.poll_output().expect("output") {
+                Output::Timeout(_) => break,
+                Output::Transmit(t) => {
+                    socket.send_to(&t.contents, t.destination).expect("send");
+                }
+                Output::Event(Event::Connected) => connected = true,
+                Output::Event(Event::MediaData(m)) if m.data[..] == b"echo me"[..] => {
+                    audio_back += 1
+                }
+                Output::Event(Event::ChannelData(d)) => text_back = Some(d.data),
+                Output::Event(_) => {}
+            }
+        }
+        while api.try_recv().is_some() {}
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(connected, "ICE/DTLS never connected");
+    assert!(audio_back >= 5, "only {audio_back} Opus frames came back");
+    assert_eq!(
+        text_back.as_deref(),
+        Some(&b"Janus EchoTest here! You wrote: hello"[..])
+    );
     server.stop().expect("the server stops cleanly");
 }
