@@ -352,10 +352,11 @@ fn echotest_echoes_media_and_data_through_the_dataplane() {
                 w.write(pt, now, time, &b"echo me"[..]).expect("write");
             }
         }
-        if connected && !sent_text {
-            if let Some(mut ch) = rtc.channel(channel) {
-                sent_text = ch.write(false, b"hello").is_ok();
-            }
+        if connected
+            && !sent_text
+            && let Some(mut ch) = rtc.channel(channel)
+        {
+            sent_text = ch.write(false, b"hello").is_ok();
         }
         loop {
             match rtc.poll_output().expect("output") {
