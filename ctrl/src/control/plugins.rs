@@ -200,6 +200,7 @@ impl ControlPlane {
         let allowed = match &command {
             MediaCommand::Forward { from, to, .. } => owned(from) && owned(to),
             MediaCommand::Unforward { to, .. }
+            | MediaCommand::ForwardMountpoint { to, .. }
             | MediaCommand::SetSending { to, .. }
             | MediaCommand::SetLayers { to, .. } => owned(to),
             MediaCommand::SetBitrateCap { handle, .. }
