@@ -182,6 +182,24 @@ pub struct WsConfig {
     pub wss_port: u16,
     /// Largest accepted message, bytes; bigger ones close the connection.
     pub max_message_size: usize,
+    /// Seconds without any frame from a client before the server sends it a WebSocket ping
+    /// (Janus `pingpong_trigger`); 0 = no pings. Needs `pingpong_timeout` too.
+    pub pingpong_trigger: u64,
+    /// Seconds after that ping without any frame (pong or other) before the connection is
+    /// closed and its sessions handled as a lost transport (Janus `pingpong_timeout`).
+    pub pingpong_timeout: u64,
+}
+
+impl WsConfig {
+    /// The ping trigger and pong timeout, when server pings are enabled.
+    pub fn pingpong(&self) -> Option<(Duration, Duration)> {
+        (self.pingpong_trigger > 0 && self.pingpong_timeout > 0).then(|| {
+            (
+                Duration::from_secs(self.pingpong_trigger),
+                Duration::from_secs(self.pingpong_timeout),
+            )
+        })
+    }
 }
 
 impl Default for WsConfig {
@@ -193,6 +211,8 @@ impl Default for WsConfig {
             wss: false,
             wss_port: 8989,
             max_message_size: 1 << 20,
+            pingpong_trigger: 0,
+            pingpong_timeout: 0,
         }
     }
 }
@@ -358,6 +378,18 @@ impl Config {
                 "must be greater than 0",
             ));
         }
+        let ws = &self.websockets;
+        if (ws.pingpong_trigger == 0) != (ws.pingpong_timeout == 0) {
+            let (set, unset) = if ws.pingpong_trigger == 0 {
+                ("pingpong_timeout", "pingpong_trigger")
+            } else {
+                ("pingpong_trigger", "pingpong_timeout")
+            };
+            return Err(ConfigError::new(
+                format!("websockets.{set}"),
+                format!("needs websockets.{unset} as well (both or neither)"),
+            ));
+        }
         if (self.http.https || self.websockets.wss)
             && (self.certificates.cert_pem.is_none() || self.certificates.cert_key.is_none())
         {
@@ -474,6 +506,22 @@ mod tests {
     fn wrong_type_names_line() {
         let e = Config::from_toml("[http]\nport = \"x\"\n").unwrap_err();
         assert!(e.to_string().contains("port = \"x\""), "{e}");
+    }
+
+    #[test]
+    fn pingpong_needs_both_settings() {
+        let c = Config::from_toml("[websockets]\npingpong_trigger = 30\npingpong_timeout = 10\n")
+            .unwrap();
+        assert_eq!(
+            c.websockets.pingpong(),
+            Some((Duration::from_secs(30), Duration::from_secs(10)))
+        );
+        assert_eq!(Config::default().websockets.pingpong(), None);
+        let e = Config::from_toml("[websockets]\npingpong_trigger = 30\n").unwrap_err();
+        assert_eq!(e.setting, "websockets.pingpong_trigger");
+        assert!(e.message.contains("pingpong_timeout"), "{e}");
+        let e = Config::from_toml("[websockets]\npingpong_timeout = 5\n").unwrap_err();
+        assert_eq!(e.setting, "websockets.pingpong_timeout");
     }
 
     #[test]

@@ -162,6 +162,8 @@ pub(super) struct Conn {
     /// lazily when they fire, so the heap holds at most a couple of entries per connection
     /// however often the deadline moves.
     pub(super) armed_at: Option<Instant>,
+    /// A WebSocket ping went out and nothing has come back since (`pingpong_timeout` runs).
+    pub(super) ping_outstanding: bool,
 }
 
 impl Conn {
@@ -171,6 +173,7 @@ impl Conn {
             state,
             deadline: None,
             armed_at: None,
+            ping_outstanding: false,
         }
     }
 

@@ -485,7 +485,7 @@ impl Server {
             }
             match &c.state {
                 State::Http(h) if h.parked.is_some() => self.answer_poll(now, token, true),
-                State::Ws(_) => {}
+                State::Ws(_) => self.ws_deadline(now, token),
                 _ => {
                     self.cp.metrics_mut().connections_dropped += 1;
                     self.to_close.push(token);

@@ -1,7 +1,8 @@
 //! WebSocket connections: the upgrade handshake (subprotocol required) and message handling.
 
+use std::cmp::Reverse;
 use std::io::ErrorKind;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::Token;
 use serde_json::Value;
@@ -72,7 +73,9 @@ impl Server {
             .max_write_buffer_size(MAX_WRITE_BUFFER)
             .read_buffer_size(READ_BUFFER);
         let ws = WebSocket::from_partially_read(h.stream, leftover, WsRole::Server, Some(config));
-        conn.set_deadline(None); // no idle deadline on WebSockets: sessions time out instead
+        // No idle deadline on WebSockets (sessions time out instead), only the ping timer.
+        conn.set_deadline(None);
+        self.arm_ping(now, token, conn);
         self.service_ws(now, token, conn, Box::new(ws))
     }
 
@@ -87,10 +90,14 @@ impl Server {
         let from = Transport::Ws(ConnId(token.0 as u64));
         let api = conn.role.api;
         let mut alive = true;
+        let mut heard = false;
         loop {
-            let data = match ws.read() {
+            let read = ws.read();
+            heard |= read.is_ok();
+            let data = match read {
                 Ok(Message::Text(t)) => t.as_bytes().to_vec(),
                 Ok(Message::Binary(b)) => b.to_vec(),
+                // Pongs (and pings, which tungstenite answers) only prove the client alive.
                 Ok(_) => continue,
                 Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(tungstenite::Error::Capacity(_)) => {
@@ -118,8 +125,60 @@ impl Server {
             Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {}
             Err(_) => alive = false,
         }
+        if heard {
+            self.arm_ping(now, token, conn);
+        }
         conn.state = State::Ws(ws);
         alive
+    }
+
+    /// Something arrived on (or we just upgraded) a WebSocket: the next ping is due a full
+    /// `pingpong_trigger` from `now`.
+    fn arm_ping(&mut self, now: Instant, token: Token, conn: &mut Conn) {
+        let Some((trigger, _)) = self.pingpong() else {
+            return;
+        };
+        conn.ping_outstanding = false;
+        if let Some(at) = conn.set_deadline(Some(now + trigger)) {
+            self.timers.push(Reverse((at, token.0)));
+        }
+    }
+
+    /// The deadline of WebSocket `token` passed: send a ping, or close the connection when
+    /// the previous ping got nothing back within `pingpong_timeout` (Janus's pingpong).
+    pub(super) fn ws_deadline(&mut self, now: Instant, token: Token) {
+        let Some((_, timeout)) = self.pingpong() else {
+            return;
+        };
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        let State::Ws(ws) = &mut conn.state else {
+            return;
+        };
+        if conn.ping_outstanding {
+            tracing::debug!(conn = token.0, "WebSocket ping unanswered, closing");
+            self.cp.metrics_mut().connections_dropped += 1;
+            self.to_close.push(token);
+            return;
+        }
+        let sent = match ws.send(Message::Ping(Vec::new().into())) {
+            Ok(()) => true,
+            Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => true,
+            Err(_) => false,
+        };
+        if !sent {
+            self.to_close.push(token);
+            return;
+        }
+        conn.ping_outstanding = true;
+        if let Some(at) = conn.set_deadline(Some(now + timeout)) {
+            self.timers.push(Reverse((at, token.0)));
+        }
+    }
+
+    fn pingpong(&self) -> Option<(Duration, Duration)> {
+        self.cp.config().websockets.pingpong()
     }
 
     fn ws_message(
