@@ -130,6 +130,16 @@ pub struct Counters {
     pub retransmitted: u64,
     /// NACKed packets no longer in the history.
     pub nack_missed: u64,
+    /// NACKs sent to publishers for gaps in their streams.
+    pub nack_sent: u64,
+    /// Lost packets recovered from publishers' RTX retransmissions.
+    pub rtx_recovered: u64,
+    /// Receiver reports sent to publishers.
+    pub rr_sent: u64,
+    /// REMBs sent to publishers.
+    pub remb_sent: u64,
+    /// Sender-report compounds sent to subscribers.
+    pub sr_sent: u64,
     /// Packets of a VP8 temporal layer above a subscriber's, deliberately not sent (not a
     /// drop).
     pub temporal_skipped: u64,

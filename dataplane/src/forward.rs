@@ -66,6 +66,16 @@ impl Rewriter {
         self.ssrc
     }
 
+    /// The RTP clock rate.
+    pub fn clock_rate(&self) -> u32 {
+        self.clock_rate
+    }
+
+    /// The newest timestamp sent and when: what a sender report extrapolates from.
+    pub fn last_sent(&self) -> Option<(u32, Instant)> {
+        self.last.map(|l| (l.ts, l.at))
+    }
+
     /// A packet of the source (sequence number `seq`) is deliberately not sent (a temporal
     /// layer above the subscriber's): the packets after it move down by one, so the
     /// subscriber sees no gap and asks for nothing.
@@ -152,6 +162,17 @@ pub(crate) struct Sub {
     pub(crate) selector: Option<Box<Selector>>,
     /// VP8 picture-id continuity (VP8 only).
     pub(crate) vp8: Option<Vp8Rewrite>,
+    /// Packets and payload bytes sent (for sender reports and statistics).
+    pub(crate) sent_packets: u64,
+    pub(crate) sent_bytes: u64,
+    pub(crate) retransmitted: u64,
+    /// NACKs and PLI/FIRs the subscriber sent for it.
+    pub(crate) nacks: u64,
+    pub(crate) plis: u64,
+    /// The subscriber's latest REMB estimate.
+    pub(crate) remb: Option<u64>,
+    /// The subscriber's latest receiver report on it.
+    pub(crate) report: Option<crate::shard::rtcp::RemoteReport>,
 }
 
 impl Sub {
@@ -172,6 +193,13 @@ impl Sub {
                 .simulcast
                 .map(|p| Box::new(Selector::new(p, keyframe_interval))),
             vp8: (s.codec == Some(VideoCodec::Vp8)).then(Vp8Rewrite::default),
+            sent_packets: 0,
+            sent_bytes: 0,
+            retransmitted: 0,
+            nacks: 0,
+            plis: 0,
+            remb: None,
+            report: None,
         }
     }
 

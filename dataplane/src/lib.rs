@@ -37,8 +37,18 @@
 //! [`ShardCommand::SetLayers`] changes the wish, [`ShardEvent::LayerChanged`] reports what is
 //! forwarded.
 //!
-//! Out of scope so far: RTCP receiver/sender reports, NACKs of our own towards publishers,
-//! REMB/TWCC, plain-RTP endpoints, per-stream statistics.
+//! RTCP of our own, every [`DataplaneConfig::rtcp_interval`]: receiver reports (loss,
+//! jitter, LSR/DLSR) and REMB (the lowest subscriber estimate, capped by
+//! [`RtcpConfig::bitrate_cap`] / [`ShardCommand::SetBitrateCap`]) towards publishers; sender
+//! reports (NTP from a wall clock read once per shard, RTP time extrapolated from the last
+//! packet sent) towards subscribers, whose receiver reports give loss, jitter and RTT. Gaps
+//! in a publisher's video are NACKed at once when [`RtcpConfig::nack`] is set, and its RTX
+//! answers are unwrapped and forwarded like the originals. [`ShardCommand::GetPeerStats`]
+//! answers with [`ShardEvent::PeerStats`] (Admin `handle_info`); [`ShardEvent::SlowLink`]
+//! reports loss over the configured threshold in either direction.
+//!
+//! Out of scope so far: transport-wide CC feedback, NACK retries (one NACK per gap),
+//! plain-RTP endpoints (Streaming inputs, `rtp_forward` outputs).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -87,8 +97,9 @@ pub use counters::{Counters, DropReason, ShardStats};
 pub use forward::Rewriter;
 pub use io::EventFd;
 pub use msg::{
-    CreatePeer, InboundStream, LayerPrefs, MAX_SUBSTREAMS, MediaKind, PeerId, ReplyTo,
-    ShardCommand, ShardError, ShardEvent, ShardId, SimulcastInbound, StreamKey, Subscription,
+    CreatePeer, InboundStats, InboundStream, LayerPrefs, MAX_SUBSTREAMS, MediaKind, OutboundStats,
+    PeerId, PeerStats, ReplyTo, RtcpConfig, ShardCommand, ShardError, ShardEvent, ShardId,
+    SimulcastInbound, StreamKey, Subscription,
 };
 pub use portunus_rtp::codec::VideoCodec;
 
@@ -133,6 +144,9 @@ pub struct DataplaneConfig {
     pub media_timeout: Duration,
     /// At most one PLI per stream in this interval, however many subscribers ask.
     pub keyframe_min_interval: Duration,
+    /// Receiver reports and REMB to publishers, sender reports to subscribers, and the
+    /// slowlink check, this often.
+    pub rtcp_interval: Duration,
     /// Emit a [`ShardEvent::Stats`] from every shard this often.
     pub stats_interval: Option<Duration>,
     /// Capacity of each shard's command queue.
@@ -168,6 +182,7 @@ impl DataplaneConfig {
             connect_timeout: portunus_peer::DEFAULT_CONNECT_TIMEOUT,
             media_timeout: Duration::from_secs(1),
             keyframe_min_interval: Duration::from_millis(500),
+            rtcp_interval: Duration::from_secs(1),
             stats_interval: None,
             command_queue: 1024,
             command_budget: 64,
@@ -272,6 +287,7 @@ impl Dataplane {
             connect_timeout: config.connect_timeout,
             media_timeout: config.media_timeout,
             keyframe_min_interval: config.keyframe_min_interval,
+            rtcp_interval: config.rtcp_interval.max(Duration::from_millis(100)),
             stats_interval: config.stats_interval,
             command_budget: config.command_budget.max(1),
         };

@@ -127,6 +127,90 @@ impl Default for LayerPrefs {
     }
 }
 
+/// RTCP behaviour towards one PeerConnection; see [`ShardCommand::ConfigureRtcp`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RtcpConfig {
+    /// The peer's RTX payload types `(rtx pt, original pt)` from `a=fmtp:<rtx> apt=<pt>`:
+    /// its retransmissions are unwrapped (RFC 4588) and forwarded like the originals.
+    pub rtx_payload_types: Vec<(u8, u8)>,
+    /// Send NACKs for gaps in the peer's video streams (`a=rtcp-fb:* nack` negotiated).
+    pub nack: bool,
+    /// Cap of the REMB sent to the peer, in bit/s (VideoRoom/EchoTest `bitrate`); without
+    /// one the REMB carries the lowest estimate of the subscribers, when there is one.
+    pub bitrate_cap: Option<u64>,
+    /// [`ShardEvent::SlowLink`] when more packets than this are lost per second in either
+    /// direction (Janus's `slowlink_threshold`); 0 disables it.
+    pub slowlink_threshold: u32,
+}
+
+/// Reception statistics of one stream a peer sends us.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InboundStats {
+    /// The SSRC.
+    pub ssrc: u32,
+    /// The m-line's mid, when known.
+    pub mid: Option<String>,
+    /// The simulcast substream, for a layer of a simulcast stream.
+    pub substream: Option<u8>,
+    /// Packets received (recovered retransmissions included).
+    pub packets: u64,
+    /// Bytes of RTP received (headers included).
+    pub bytes: u64,
+    /// Packets lost (expected minus received, RFC 3550 §A.3).
+    pub lost: i64,
+    /// Interarrival jitter, in RTP timestamp units.
+    pub jitter: u32,
+    /// NACKs we sent for it.
+    pub nacks_sent: u64,
+    /// Lost packets recovered by the peer's retransmissions.
+    pub recovered: u64,
+    /// PLIs we sent for it.
+    pub plis_sent: u64,
+}
+
+/// Sending statistics of one stream we forward to a peer (a subscription).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundStats {
+    /// The subscriber-side SSRC.
+    pub ssrc: u32,
+    /// The stream it carries.
+    pub source: StreamKey,
+    /// Packets sent (retransmissions excluded).
+    pub packets: u64,
+    /// Payload bytes sent.
+    pub bytes: u64,
+    /// Retransmissions sent in answer to NACKs.
+    pub retransmitted: u64,
+    /// Packets the peer reports lost (its latest receiver report).
+    pub lost: i32,
+    /// The fraction lost of its latest report, in 1/256.
+    pub fraction_lost: u8,
+    /// The jitter of its latest report, in RTP timestamp units.
+    pub jitter: u32,
+    /// Round-trip time from its latest report on one of our sender reports.
+    pub rtt: Option<Duration>,
+    /// NACKs received for it.
+    pub nacks: u64,
+    /// PLIs and FIRs received for it.
+    pub plis: u64,
+    /// The peer's latest REMB estimate, in bit/s.
+    pub remb: Option<u64>,
+}
+
+/// Statistics of one PeerConnection, for the Admin API's `handle_info`; see
+/// [`ShardCommand::GetPeerStats`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerStats {
+    /// The command's correlation id.
+    pub reply: ReplyTo,
+    /// The PeerConnection.
+    pub peer: PeerId,
+    /// Streams it sends us.
+    pub inbound: Vec<InboundStats>,
+    /// Streams we forward to it.
+    pub outbound: Vec<OutboundStats>,
+}
+
 /// Everything a shard needs to create a PeerConnection; see [`ShardCommand::CreatePeer`].
 #[derive(Debug, Clone)]
 pub struct CreatePeer {
@@ -281,6 +365,28 @@ pub enum ShardCommand {
         /// The stream.
         source: StreamKey,
     },
+    /// Set how the shard does RTCP with `peer` (NACKs, RTX unwrapping, REMB cap, slowlink).
+    ConfigureRtcp {
+        /// The PeerConnection.
+        peer: PeerId,
+        /// The settings.
+        config: Box<RtcpConfig>,
+    },
+    /// Change the REMB cap of `peer` (VideoRoom `bitrate`); `None` removes it.
+    SetBitrateCap {
+        /// The publishing PeerConnection.
+        peer: PeerId,
+        /// The cap in bit/s.
+        bitrate: Option<u64>,
+    },
+    /// Answer with [`ShardEvent::PeerStats`] for `peer` (or
+    /// [`ShardEvent::CommandFailed`] when it is not on the shard).
+    GetPeerStats {
+        /// The PeerConnection.
+        peer: PeerId,
+        /// Echoed in the answer.
+        reply: ReplyTo,
+    },
     /// Answer with a [`ShardEvent::Stats`] snapshot now.
     GetStats,
     /// Stop the shard: every PeerConnection is closed and the thread ends.
@@ -398,6 +504,19 @@ pub enum ShardEvent {
         /// The channel.
         channel: ChannelId,
     },
+    /// The answer to [`ShardCommand::GetPeerStats`].
+    PeerStats(Box<PeerStats>),
+    /// More packets than the peer's slowlink threshold were lost in the last second
+    /// (Janus's `slowlink` event); sent at most once per RTCP interval per direction.
+    SlowLink {
+        /// The PeerConnection.
+        peer: PeerId,
+        /// `true`: media the peer sends us is being lost; `false`: media we send it (as its
+        /// NACKs tell).
+        uplink: bool,
+        /// Packets lost (uplink) or NACKed (downlink) per second.
+        lost: u32,
+    },
     /// A counters snapshot, periodic or after [`ShardCommand::GetStats`].
     Stats(Box<ShardStats>),
     /// The shard thread ended after [`ShardCommand::Stop`].
@@ -414,6 +533,7 @@ pub(crate) struct ShardSettings {
     pub(crate) connect_timeout: Duration,
     pub(crate) media_timeout: Duration,
     pub(crate) keyframe_min_interval: Duration,
+    pub(crate) rtcp_interval: Duration,
     pub(crate) stats_interval: Option<Duration>,
     pub(crate) command_budget: usize,
 }

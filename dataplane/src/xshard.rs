@@ -34,6 +34,8 @@ pub(crate) enum XMsg {
     /// A subscriber asked for a keyframe of substream `layer` of `source` (rate-limited at
     /// the publisher).
     Keyframe { source: StreamKey, layer: u8 },
+    /// A subscriber's REMB estimate for `source`, in bit/s.
+    Estimate { source: StreamKey, bitrate: u64 },
 }
 
 /// The shard's refcounted packet buffers.

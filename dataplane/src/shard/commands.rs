@@ -8,8 +8,8 @@ use smallvec::SmallVec;
 use super::{Inbound, MAX_INBOUND, Session, State};
 use crate::forward::{Selector, Sub};
 use crate::msg::{
-    CreatePeer, LayerPrefs, PeerId, ShardCommand, ShardError, ShardEvent, SimulcastInbound,
-    Subscription,
+    CreatePeer, LayerPrefs, MediaKind, PeerId, RtcpConfig, ShardCommand, ShardError, ShardEvent,
+    SimulcastInbound, Subscription,
 };
 
 impl State {
@@ -143,6 +143,15 @@ impl State {
                 }
             }
             ShardCommand::SetSimulcast { peer, stream } => self.set_simulcast(peer, *stream),
+            ShardCommand::ConfigureRtcp { peer, config } => match self.by_id.get(&peer) {
+                Some(&slot) => self.sessions[slot].rtcp = *config,
+                None => self.fail(None, peer, ShardError::NoSuchPeer),
+            },
+            ShardCommand::SetBitrateCap { peer, bitrate } => match self.by_id.get(&peer) {
+                Some(&slot) => self.sessions[slot].rtcp.bitrate_cap = bitrate,
+                None => self.fail(None, peer, ShardError::NoSuchPeer),
+            },
+            ShardCommand::GetPeerStats { peer, reply } => self.peer_stats(peer, reply),
             ShardCommand::SetLayers {
                 subscriber,
                 ssrc,
@@ -210,16 +219,10 @@ impl State {
         let inbound = c
             .inbound
             .iter()
-            .map(|s| Inbound {
-                ssrc: s.ssrc,
-                key: s.ssrc,
-                layer: None,
-                rtx_ssrc: s.rtx_ssrc,
-                mid: Some(s.mid.clone()),
-                last_seen: None,
-                receiving: false,
-                last_pli: None,
-                packets: 0,
+            .map(|s| {
+                let mut i = Inbound::new(s.ssrc, Some(s.mid.clone()), s.kind);
+                i.rtx_ssrc = s.rtx_ssrc;
+                i
             })
             .collect();
         let entry = self.sessions.vacant_entry();
@@ -240,6 +243,9 @@ impl State {
             dirty: false,
             // Any fixed value works for feedback; spread them for readable captures.
             rtcp_ssrc: (c.peer.0 as u32).wrapping_mul(0x9e37_79b9) | 1,
+            rtcp: RtcpConfig::default(),
+            estimate: None,
+            nacked_in_interval: 0,
         });
         self.by_id.insert(c.peer, slot);
         self.mark_dirty(slot);
@@ -278,17 +284,7 @@ impl State {
             let pos = match s.inbound.iter().position(|i| i.ssrc == ssrc) {
                 Some(p) => p,
                 None if s.inbound.len() < MAX_INBOUND => {
-                    s.inbound.push(Inbound {
-                        ssrc,
-                        key: ssrc,
-                        layer: None,
-                        rtx_ssrc: None,
-                        mid: None,
-                        last_seen: None,
-                        receiving: false,
-                        last_pli: None,
-                        packets: 0,
-                    });
+                    s.inbound.push(Inbound::new(ssrc, None, MediaKind::Video));
                     s.inbound.len() - 1
                 }
                 None => continue,

@@ -8,15 +8,16 @@ use std::time::Instant;
 use portunus_peer::{PeerError, Received};
 use portunus_rtp::ext::typed::{Mid, Rid};
 use portunus_rtp::rtcp::{RtcpCompound, RtcpPacket, write_pli};
-use portunus_rtp::{PacketKind, RtpPacket, RtpPacketMut, Ssrc, classify, write_rtx};
+use portunus_rtp::{PacketKind, RtpPacket, RtpPacketMut, Ssrc, classify, recover_rtx, write_rtx};
 use portunus_srtp::{SrtpContext, SrtpError};
 use smallvec::SmallVec;
 
 use super::{Inbound, MAX_INBOUND, Session, State};
 use crate::counters::{Counters, DropReason};
 use crate::forward::{Sub, Verdict};
+use crate::io::MAX_DATAGRAM;
 use crate::io::{Sockets, TxQueue};
-use crate::msg::{ShardEvent, ShardId, StreamKey};
+use crate::msg::{MediaKind, ShardEvent, ShardId, StreamKey};
 use crate::xshard::XMsg;
 
 /// Starts tracking an SSRC the SDP did not name (allocates once per stream): a layer of a
@@ -42,17 +43,10 @@ fn learn_inbound(s: &mut Session, view: &RtpPacket<'_>) -> Option<usize> {
                 .position(|r| r.as_deref() == Some(rid.as_str()))
         };
         if let Some(layer) = string_ext(st.rid_ext).and_then(layer_of) {
-            s.inbound.push(Inbound {
-                ssrc,
-                key: st.key,
-                layer: Some(layer as u8),
-                rtx_ssrc: None,
-                mid: Some(st.mid.clone()),
-                last_seen: None,
-                receiving: false,
-                last_pli: None,
-                packets: 0,
-            });
+            let mut i = Inbound::new(ssrc, Some(st.mid.clone()), MediaKind::Video);
+            i.key = st.key;
+            i.layer = Some(layer as u8);
+            s.inbound.push(i);
             return Some(s.inbound.len() - 1);
         }
         if let Some(layer) = string_ext(st.repaired_rid_ext).and_then(layer_of) {
@@ -65,17 +59,8 @@ fn learn_inbound(s: &mut Session, view: &RtpPacket<'_>) -> Option<usize> {
             return Some(media);
         }
     }
-    s.inbound.push(Inbound {
-        ssrc,
-        key: ssrc,
-        layer: None,
-        rtx_ssrc: None,
-        mid: None,
-        last_seen: None,
-        receiving: false,
-        last_pli: None,
-        packets: 0,
-    });
+    // Unannounced: most likely video (audio is rarely left out of the SDP).
+    s.inbound.push(Inbound::new(ssrc, None, MediaKind::Video));
     Some(s.inbound.len() - 1)
 }
 
@@ -165,16 +150,35 @@ impl State {
             None => learn_inbound(s, &view),
         };
         let (mut key, mut layer) = (ssrc, 0);
+        let mut gap = None;
         if let Some(i) = pos.and_then(|p| s.inbound.get_mut(p)) {
             if i.rtx_ssrc == Some(ssrc) {
-                // Repair packets are for our own losses, which the history answers; the
-                // publisher's RTX is not forwarded.
+                // A retransmission we asked for: unwrap it (RFC 4588) and take it as the
+                // original; without a known RTX payload type it is dropped.
+                let pt = view.payload_type();
+                let Some(&(_, apt)) = s.rtcp.rtx_payload_types.iter().find(|(r, _)| *r == pt)
+                else {
+                    return;
+                };
+                let media = i.ssrc;
+                i.recovered += 1;
+                let mut buf = [0u8; MAX_DATAGRAM];
+                if let Ok(n) = recover_rtx(&view, apt, Ssrc(media), &mut buf)
+                    && RtpPacket::parse(&buf[..n]).is_ok_and(|r| !r.payload().is_empty())
+                {
+                    self.counters.rtx_recovered += 1;
+                    self.on_rtp(slot, &buf[..n]);
+                }
                 return;
             }
             key = i.key;
             layer = i.layer.unwrap_or(0);
             i.last_seen = Some(now);
             i.packets += 1;
+            let arrival = self.ntp.rtp_units(now, i.clock);
+            gap =
+                i.rx.on_packet(view.sequence_number(), view.timestamp(), pkt.len(), arrival)
+                    .filter(|_| i.video && s.rtcp.nack);
             if !i.receiving {
                 i.receiving = true;
                 let ev = ShardEvent::Media {
@@ -186,6 +190,9 @@ impl State {
                 };
                 self.events.emit(ev, &mut self.counters);
             }
+        }
+        if let Some((first, last)) = gap {
+            self.send_nack(slot, ssrc, first, last);
         }
         let source = StreamKey {
             publisher,
@@ -300,6 +307,29 @@ impl State {
                     self.answer_nack(slot, nack.media_ssrc().0, nack.lost());
                     continue;
                 }
+                Ok(RtcpPacket::Sr(sr)) => {
+                    self.on_sender_report(slot, sr.ssrc().0, sr.sender_info().ntp_time);
+                    for b in sr.report_blocks() {
+                        self.on_report_block(slot, &b);
+                    }
+                    continue;
+                }
+                Ok(RtcpPacket::Rr(rr)) => {
+                    for b in rr.report_blocks() {
+                        self.on_report_block(slot, &b);
+                    }
+                    continue;
+                }
+                Ok(RtcpPacket::Remb(remb)) => {
+                    let mut ssrcs = [0u32; 16];
+                    let mut n = 0;
+                    for (d, s) in ssrcs.iter_mut().zip(remb.ssrcs()) {
+                        *d = s.0;
+                        n += 1;
+                    }
+                    self.on_remb(slot, remb.bitrate(), &ssrcs[..n]);
+                    continue;
+                }
                 Ok(_) => continue,
                 Err(_) => {
                     self.counters.drop(DropReason::Malformed);
@@ -310,8 +340,12 @@ impl State {
                 return;
             };
             let target = s.subs.iter().find_map(|&i| {
-                let sub = self.fwd.subs.get(i)?;
-                (sub.rewriter.ssrc() == media).then(|| (sub.source, sub.source_shard, sub.layer()))
+                let sub = self.fwd.subs.get_mut(i)?;
+                if sub.rewriter.ssrc() != media {
+                    return None;
+                }
+                sub.plis += 1;
+                Some((sub.source, sub.source_shard, sub.layer()))
             });
             if let Some((source, shard, layer)) = target {
                 self.request_keyframe(source, shard, layer);
@@ -336,6 +370,7 @@ impl State {
         let Some(sub) = self.fwd.subs.get_mut(idx) else {
             return;
         };
+        sub.nacks += 1;
         let layer = sub.layer();
         let Some(history) = self
             .fwd
@@ -347,6 +382,9 @@ impl State {
         };
         // A NACK names at most 17 packets per pair; bound the work a hostile one can cause.
         for out_seq in lost.take(MAX_NACKED) {
+            if let Some(s) = self.sessions.get_mut(slot) {
+                s.nacked_in_interval += 1;
+            }
             let Some(plain) = history.get(sub.rewriter.source_seq(out_seq)) else {
                 self.counters.nack_missed += 1;
                 continue;
@@ -390,6 +428,7 @@ impl State {
                 return;
             }
             i.last_pli = Some(now);
+            i.plis_sent += 1;
             media = i.ssrc;
         } else if layer != 0 {
             // A substream whose SSRC is not known yet: nothing to ask.
@@ -477,6 +516,7 @@ fn retransmit(
         Ok(len) => {
             tx.push(sock, path.remote, len);
             counters.retransmitted += 1;
+            sub.retransmitted += 1;
         }
         Err(_) => counters.drop(DropReason::ProtectFailed),
     }
@@ -543,10 +583,13 @@ pub(crate) fn forward_into(
     if !sub.rewrite(now, &mut pkt, true) {
         return;
     }
+    let payload = pkt.as_packet().payload().len() as u64;
     match srtp.protect_rtp(slot, n) {
         Ok(len) => {
             tx.push(sock, dst, len);
             counters.rtp_out += 1;
+            sub.sent_packets += 1;
+            sub.sent_bytes += payload;
         }
         Err(_) => counters.drop(DropReason::ProtectFailed),
     }

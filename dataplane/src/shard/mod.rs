@@ -4,6 +4,7 @@
 
 mod commands;
 pub(crate) mod media;
+pub(crate) mod rtcp;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -20,7 +21,7 @@ use smallvec::SmallVec;
 use crate::counters::{Counters, DropReason, ShardStats};
 use crate::forward::Forwarding;
 use crate::io::{Backend, EventFd, RecvSink, Sockets, TxQueue};
-use crate::msg::{PeerId, ShardCommand, ShardEvent, ShardId, ShardSettings};
+use crate::msg::{MediaKind, PeerId, RtcpConfig, ShardCommand, ShardEvent, ShardId, ShardSettings};
 use crate::router::Router;
 use crate::xshard::{Mesh, Pool, XMsg};
 
@@ -49,6 +50,43 @@ pub(crate) struct Inbound {
     pub(crate) receiving: bool,
     pub(crate) last_pli: Option<Instant>,
     pub(crate) packets: u64,
+    /// Video: NACKed when packets go missing; REMB names it.
+    pub(crate) video: bool,
+    /// The RTP clock rate, for jitter.
+    pub(crate) clock: u32,
+    pub(crate) rx: rtcp::RxStats,
+    /// The publisher's latest SR on it: (middle 32 bits of its NTP time, when).
+    pub(crate) last_sr: Option<(u32, Instant)>,
+    pub(crate) nacks_sent: u64,
+    pub(crate) recovered: u64,
+    pub(crate) plis_sent: u64,
+}
+
+impl Inbound {
+    /// A stream of its own (not a simulcast layer) with SSRC `ssrc`.
+    pub(crate) fn new(ssrc: u32, mid: Option<String>, kind: MediaKind) -> Self {
+        Self {
+            ssrc,
+            key: ssrc,
+            layer: None,
+            rtx_ssrc: None,
+            mid,
+            last_seen: None,
+            receiving: false,
+            last_pli: None,
+            packets: 0,
+            video: kind == MediaKind::Video,
+            clock: match kind {
+                MediaKind::Audio => 48_000,
+                MediaKind::Video => 90_000,
+            },
+            rx: rtcp::RxStats::default(),
+            last_sr: None,
+            nacks_sent: 0,
+            recovered: 0,
+            plis_sent: 0,
+        }
+    }
 }
 
 /// One PeerConnection on the shard.
@@ -67,6 +105,12 @@ pub(crate) struct Session {
     pub(crate) dirty: bool,
     /// The SSRC our RTCP feedback to this peer is sent from.
     pub(crate) rtcp_ssrc: u32,
+    /// How we do RTCP with it.
+    pub(crate) rtcp: RtcpConfig,
+    /// The lowest subscriber estimate of its streams lately: (bit/s, since).
+    pub(crate) estimate: Option<(u64, Instant)>,
+    /// Packets it NACKed in this RTCP interval (downlink slowlink).
+    pub(crate) nacked_in_interval: u64,
 }
 
 /// Events for the control plane, with a bounded backlog for when its queue is full.
@@ -156,6 +200,9 @@ pub(crate) struct State {
     /// Where a retransmission is rewritten before it becomes an RTX packet.
     pub(crate) scratch: Box<[u8; crate::io::tx::SLOT]>,
     pub(crate) now: Instant,
+    /// The wall clock of sender reports.
+    pub(crate) ntp: rtcp::NtpClock,
+    next_rtcp: Instant,
     next_housekeeping: Instant,
     next_stats: Option<Instant>,
     pub(crate) stopping: bool,
@@ -171,6 +218,7 @@ impl State {
     pub(crate) fn new(init: ShardInit) -> (Self, Vec<socket2::Socket>) {
         let now = Instant::now();
         let tx = TxQueue::new(init.tx_slots, init.gso);
+        let rtcp_interval = init.settings.rtcp_interval;
         let st = Self {
             id: init.id,
             next_stats: init.settings.stats_interval.map(|d| now + d),
@@ -197,6 +245,8 @@ impl State {
             counters: Counters::default(),
             scratch: Box::new([0; crate::io::tx::SLOT]),
             now,
+            ntp: rtcp::NtpClock::new(now),
+            next_rtcp: now + rtcp_interval,
             next_housekeeping: now + HOUSEKEEPING,
             stopping: false,
         };
@@ -415,6 +465,10 @@ impl State {
         for ev in stopped {
             self.events.emit(ev, &mut self.counters);
         }
+        if now >= self.next_rtcp {
+            self.next_rtcp = now + self.settings.rtcp_interval;
+            self.rtcp_tick();
+        }
         if let (Some(at), Some(every)) = (self.next_stats, self.settings.stats_interval)
             && now >= at
         {
@@ -457,6 +511,9 @@ impl State {
                         self.forward_local(source, layer, plain);
                     }
                     XMsg::Keyframe { source, layer } => self.keyframe_at_publisher(source, layer),
+                    XMsg::Estimate { source, bitrate } => {
+                        self.estimate_at_publisher(source, bitrate);
+                    }
                 }
             }
         }

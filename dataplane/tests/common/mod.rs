@@ -44,6 +44,7 @@ pub fn start(backend: BackendKind, shards: usize, consent: Duration) -> Dataplan
     config.backend = backend;
     config.consent_timeout = consent;
     config.connect_timeout = Duration::from_secs(10);
+    config.rtcp_interval = Duration::from_millis(200);
     let dp = Dataplane::start(config).expect("dataplane starts");
     assert_eq!(dp.backend(), backend);
     dp
@@ -69,6 +70,17 @@ pub struct Client {
     pub keyframe_rids: Vec<String>,
     /// A simulcast publisher's rids, substream 0 first.
     pub rids: Vec<String>,
+    /// The RTX payload types `(rtx, apt)` of its offer (publishers).
+    pub rtx_pts: Vec<(u8, u8)>,
+    /// Drop every n-th outgoing RTP packet (0: none), to make the dataplane NACK.
+    pub drop_out_every: u32,
+    pub rtp_out: u32,
+    /// REMB estimates str0m reported (publishers), in bit/s.
+    pub remb: Vec<u64>,
+    /// str0m saw our receiver reports (egress stats with remote data).
+    pub rr_seen: bool,
+    /// str0m saw our sender reports (ingress stats with remote data), with packet counts.
+    pub sr_packets: Option<u64>,
     /// Whether the test stopped driving it (a peer gone silent).
     pub silent: bool,
     /// Drop every n-th incoming RTP packet (0: none), to make str0m NACK.
@@ -156,7 +168,9 @@ pub fn publisher(dp: &Dataplane, shard: ShardId, id: u64, now: Instant) -> Clien
 pub fn publisher_with(dp: &Dataplane, shard: ShardId, id: u64, now: Instant, data: bool) -> Client {
     let (sock, addr) = bind_client();
     let server = dp.local_addrs(shard)[0];
-    let mut rtc = Rtc::builder().build(now);
+    let mut rtc = Rtc::builder()
+        .set_stats_interval(Some(Duration::from_millis(200)))
+        .build(now);
     rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
     let mut change = rtc.sdp_api();
     let mid = change.add_media(StrKind::Video, Direction::SendOnly, None, None, None);
@@ -191,6 +205,7 @@ pub fn publisher_with(dp: &Dataplane, shard: ShardId, id: u64, now: Instant, dat
         kind: MediaKind::Video,
     }];
     let pt = vp8_pt(media);
+    let rtx_pts = media.rtx.clone();
     let mut cmd = create_command(PeerId(id), creds, &remote, inbound);
     if let (true, ShardCommand::CreatePeer(c)) = (data, &mut cmd) {
         let m = remote
@@ -223,6 +238,12 @@ pub fn publisher_with(dp: &Dataplane, shard: ShardId, id: u64, now: Instant, dat
         keyframe_requests: 0,
         keyframe_rids: Vec::new(),
         rids: Vec::new(),
+        rtx_pts,
+        drop_out_every: 0,
+        rtp_out: 0,
+        remb: Vec::new(),
+        rr_seen: false,
+        sr_packets: None,
         silent: false,
         drop_every: 0,
         rtp_seen: 0,
@@ -245,7 +266,9 @@ pub fn simulcast_publisher(
     use str0m::media::{Simulcast, SimulcastLayer};
     let (sock, addr) = bind_client();
     let server = dp.local_addrs(shard)[0];
-    let mut rtc = Rtc::builder().build(now);
+    let mut rtc = Rtc::builder()
+        .set_stats_interval(Some(Duration::from_millis(200)))
+        .build(now);
     rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
     let mut change = rtc.sdp_api();
     let mut sim = Simulcast::new();
@@ -328,6 +351,12 @@ pub fn simulcast_publisher(
         keyframe_requests: 0,
         keyframe_rids: Vec::new(),
         rids,
+        rtx_pts: Vec::new(),
+        drop_out_every: 0,
+        rtp_out: 0,
+        remb: Vec::new(),
+        rr_seen: false,
+        sr_packets: None,
         silent: false,
         drop_every: 0,
         rtp_seen: 0,
@@ -342,7 +371,9 @@ pub fn simulcast_publisher(
 pub fn subscriber(dp: &Dataplane, shard: ShardId, id: u64, now: Instant) -> Client {
     let (sock, addr) = bind_client();
     let server = dp.local_addrs(shard)[0];
-    let mut rtc = Rtc::builder().build(now);
+    let mut rtc = Rtc::builder()
+        .set_stats_interval(Some(Duration::from_millis(200)))
+        .build(now);
     rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
     let creds = IceCredentials::generate(&[id as u8; IceCredentials::RANDOM_BYTES]);
     let mut offer = SubscriberOffer::new("VideoRoom 1", 4242);
@@ -383,6 +414,12 @@ pub fn subscriber(dp: &Dataplane, shard: ShardId, id: u64, now: Instant) -> Clie
         keyframe_requests: 0,
         keyframe_rids: Vec::new(),
         rids: Vec::new(),
+        rtx_pts: Vec::new(),
+        drop_out_every: 0,
+        rtp_out: 0,
+        remb: Vec::new(),
+        rr_seen: false,
+        sr_packets: None,
         silent: false,
         drop_every: 0,
         rtp_seen: 0,
@@ -451,11 +488,28 @@ impl Client {
             match self.rtc.poll_output().expect("str0m output") {
                 Output::Timeout(_) => break,
                 Output::Transmit(t) => {
+                    if classify(&t.contents) == PacketKind::Rtp && self.drop_out_every > 0 {
+                        self.rtp_out += 1;
+                        if self.rtp_out.is_multiple_of(self.drop_out_every) {
+                            continue;
+                        }
+                    }
                     let _ = self.sock.send_to(&t.contents, t.destination);
                 }
                 Output::Event(e) => match e {
                     Event::Connected => self.connected = true,
                     Event::MediaData(m) => self.frames.push(m),
+                    Event::EgressBitrateEstimate(str0m::bwe::BweKind::Remb {
+                        estimate, ..
+                    }) => {
+                        self.remb.push(estimate.as_u64());
+                    }
+                    Event::MediaEgressStats(st) if st.remote.is_some() => self.rr_seen = true,
+                    Event::MediaIngressStats(st) => {
+                        if let Some(r) = st.remote {
+                            self.sr_packets = Some(r.packets);
+                        }
+                    }
                     Event::KeyframeRequest(r) => {
                         self.keyframe_requests += 1;
                         if let Some(rid) = r.rid {
