@@ -19,6 +19,43 @@ const KNOWN_VERBS: &[&str] = &[
     "keepalive",
 ];
 
+/// Admin API verbs counted by name (admin.md); anything else counts as `other`.
+const KNOWN_ADMIN_VERBS: &[&str] = &[
+    "info",
+    "ping",
+    "get_status",
+    "set_session_timeout",
+    "set_log_level",
+    "set_log_timestamps",
+    "set_log_colors",
+    "set_locking_debug",
+    "set_refcount_debug",
+    "set_libnice_debug",
+    "set_nack_optimizations",
+    "set_min_nack_queue",
+    "set_no_media_timer",
+    "set_slowlink_threshold",
+    "accept_new_sessions",
+    "list_sessions",
+    "list_handles",
+    "handle_info",
+    "destroy_session",
+    "detach_handle",
+    "hangup_webrtc",
+    "message_plugin",
+    "query_transport",
+    "query_eventhandler",
+    "query_logger",
+    "custom_event",
+    "custom_logline",
+    "loops_info",
+    "add_token",
+    "allow_token",
+    "disallow_token",
+    "list_tokens",
+    "remove_token",
+];
+
 /// Counters of one dataplane shard, as the dataplane reports them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ShardCounters {
@@ -32,6 +69,10 @@ pub struct ShardCounters {
     pub bytes_out: u64,
     /// Dropped datagrams by reason (the dataplane's `DropReason` names).
     pub drops: Vec<(String, u64)>,
+    /// PeerConnections the shard holds now (a gauge).
+    pub peers: u64,
+    /// Forwards (subscriber × stream) the shard holds now (a gauge).
+    pub forwards: u64,
 }
 
 /// Control-plane counters. Transport counters are bumped by the server loop.
@@ -39,8 +80,8 @@ pub struct ShardCounters {
 pub struct Metrics {
     /// Janus API requests by verb.
     pub requests: BTreeMap<&'static str, u64>,
-    /// Admin API requests.
-    pub admin_requests: u64,
+    /// Admin API requests by verb.
+    pub admin_requests: BTreeMap<&'static str, u64>,
     /// Sessions created.
     pub sessions_created: u64,
     /// Sessions ended by `destroy` / Admin `destroy_session`.
@@ -72,12 +113,18 @@ pub struct Metrics {
 impl Metrics {
     /// Count one Janus API request.
     pub fn count_request(&mut self, verb_lower: &str) {
-        let key = KNOWN_VERBS
-            .iter()
-            .find(|v| **v == verb_lower)
-            .copied()
-            .unwrap_or("other");
-        *self.requests.entry(key).or_default() += 1;
+        *self
+            .requests
+            .entry(known(KNOWN_VERBS, verb_lower))
+            .or_default() += 1;
+    }
+
+    /// Count one Admin API request (`other` for unknown verbs and undecodable requests).
+    pub fn count_admin_request(&mut self, verb_lower: &str) {
+        *self
+            .admin_requests
+            .entry(known(KNOWN_ADMIN_VERBS, verb_lower))
+            .or_default() += 1;
     }
 
     /// Render in the Prometheus text exposition format (version 0.0.4).
@@ -109,12 +156,14 @@ impl Metrics {
         for (verb, n) in &self.requests {
             let _ = writeln!(o, "portunus_api_requests_total{{verb=\"{verb}\"}} {n}");
         }
-        counter(
-            &mut o,
-            "portunus_admin_requests_total",
-            "Admin API requests.",
-            self.admin_requests,
+        let _ = writeln!(
+            o,
+            "# HELP portunus_admin_requests_total Admin API requests by verb."
         );
+        let _ = writeln!(o, "# TYPE portunus_admin_requests_total counter");
+        for (verb, n) in &self.admin_requests {
+            let _ = writeln!(o, "portunus_admin_requests_total{{verb=\"{verb}\"}} {n}");
+        }
         counter(
             &mut o,
             "portunus_sessions_created_total",
@@ -214,6 +263,25 @@ impl Metrics {
                 let _ = writeln!(o, "{name}{{shard=\"{shard}\"}} {v}");
             }
         }
+        for (name, help, gauge) in [
+            (
+                "portunus_shard_peer_connections",
+                "PeerConnections per shard.",
+                0,
+            ),
+            (
+                "portunus_shard_forwards",
+                "Forwards (subscriber x stream) per shard.",
+                1,
+            ),
+        ] {
+            let _ = writeln!(o, "# HELP {name} {help}");
+            let _ = writeln!(o, "# TYPE {name} gauge");
+            for (shard, c) in &self.shards {
+                let v = [c.peers, c.forwards][gauge];
+                let _ = writeln!(o, "{name}{{shard=\"{shard}\"}} {v}");
+            }
+        }
         let _ = writeln!(
             o,
             "# HELP portunus_shard_drops_total Dropped datagrams per shard and reason."
@@ -229,6 +297,14 @@ impl Metrics {
             }
         }
     }
+}
+
+/// `verb` itself when `list` has it (so label values stay a fixed set), else `other`.
+fn known(list: &[&'static str], verb: &str) -> &'static str {
+    list.iter()
+        .find(|v| **v == verb)
+        .copied()
+        .unwrap_or("other")
 }
 
 fn gauge(o: &mut String, name: &str, help: &str, v: u64) {
@@ -267,6 +343,10 @@ mod tests {
                 ..Default::default()
             },
         );
+        m.count_admin_request("list_sessions");
+        m.count_admin_request("list_sessions");
+        m.count_admin_request("drop_tables");
+        m.shards.get_mut(&0).unwrap().peers = 3;
         let t = m.render(1, 2, 0);
         assert!(
             t.contains("portunus_api_requests_total{verb=\"create\"} 2\n"),
@@ -276,5 +356,29 @@ mod tests {
         assert!(t.contains("portunus_sessions 1\n"));
         assert!(t.contains("portunus_shard_packets_in_total{shard=\"0\"} 5\n"));
         assert!(t.contains("portunus_shard_drops_total{shard=\"0\",reason=\"no_session\"} 2\n"));
+        assert!(t.contains("portunus_admin_requests_total{verb=\"list_sessions\"} 2\n"));
+        assert!(t.contains("portunus_admin_requests_total{verb=\"other\"} 1\n"));
+        assert!(t.contains("portunus_shard_peer_connections{shard=\"0\"} 3\n"));
+        assert!(t.contains("portunus_shard_forwards{shard=\"0\"} 0\n"));
+        assert_well_formed(&t);
+    }
+
+    /// Every sample line belongs to a family announced by `# TYPE` before it, and no family
+    /// is announced twice (what Prometheus's parser insists on).
+    fn assert_well_formed(text: &str) {
+        let mut families = std::collections::BTreeSet::new();
+        let mut current = String::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let name = rest.split_whitespace().next().unwrap().to_owned();
+                assert!(families.insert(name.clone()), "{name} announced twice");
+                current = name;
+            } else if !line.starts_with('#') {
+                let name = line.split(['{', ' ']).next().unwrap();
+                assert_eq!(name, current, "sample outside its family: {line}");
+                let value = line.rsplit(' ').next().unwrap();
+                assert!(value.parse::<f64>().is_ok(), "bad value in {line}");
+            }
+        }
     }
 }

@@ -404,6 +404,10 @@ fn metrics_endpoint_reports_sessions_handles_and_requests() {
         json!({"janus":"attach","transaction":"a","session_id":sid,"plugin":TEST_PLUGIN}),
     );
     let mut a = Http::connect(server.ports.admin.unwrap());
+    a.call(
+        "/admin",
+        json!({"janus":"list_sessions","transaction":"l","admin_secret":SECRET}),
+    );
     let r = a.get("/metrics");
     assert_eq!(r.status, 200);
     assert_eq!(r.header("Content-Type"), Some("text/plain; version=0.0.4"));
@@ -414,6 +418,7 @@ fn metrics_endpoint_reports_sessions_handles_and_requests() {
         "portunus_api_requests_total{verb=\"create\"} 1\n",
         "portunus_api_requests_total{verb=\"attach\"} 1\n",
         "portunus_sessions_created_total 1\n",
+        "portunus_admin_requests_total{verb=\"list_sessions\"} 1\n",
     ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }

@@ -18,7 +18,6 @@ type Reply = Result<Value, ApiError>;
 impl ControlPlane {
     /// Process one Admin API request and return the reply.
     pub fn handle_admin_request(&mut self, now: Instant, request: Value) -> Value {
-        self.metrics.admin_requests += 1;
         let empty = Map::new();
         let obj = match &request {
             Value::Object(m) => m,
@@ -26,8 +25,12 @@ impl ControlPlane {
         };
         let env = match decode_envelope(obj, ApiKind::Admin) {
             Ok(env) => env,
-            Err(e) => return response::error(e.session_id, None, &e.error),
+            Err(e) => {
+                self.metrics.count_admin_request("other");
+                return response::error(e.session_id, None, &e.error);
+            }
         };
+        self.metrics.count_admin_request(&env.verb_lower);
         match self.admin_dispatch(now, obj, &env) {
             Ok(reply) => reply,
             Err(e) => response::error(env.session_id, Some(&env.transaction), &e),
