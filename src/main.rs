@@ -124,6 +124,7 @@ fn start_dataplane(config: &Config) -> Result<webrtc::Shared, String> {
     let dtls = DtlsConfig::new(&cert, options).map_err(|e| format!("DTLS: {e}"))?;
     let mut dp = DataplaneConfig::new(Arc::new(dtls));
     dp.shards = config.media.shards;
+    dp.stats_interval = Some(webrtc::STATS_INTERVAL);
     if let Some((low, high)) = config.media.rtp_port_range {
         dp.port_base = low;
         let shards = if dp.shards == 0 {

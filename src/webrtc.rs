@@ -31,11 +31,12 @@ use portunus_ctrl::api::{ApiError, JanusCode};
 use portunus_ctrl::media::{
     CloseReason, HangupReason, Jsep, JsepType, MediaEngine, MediaKind, PeerEvent,
 };
+use portunus_ctrl::metrics::ShardCounters;
 use portunus_ctrl::plugin::MediaCommand;
 use portunus_ctrl::{ControlPlane, HandleId, LoopHook};
 use portunus_dataplane::{
-    CreatePeer, Dataplane, InboundStream, MediaKind as DpKind, PeerId, ReplyTo, ShardCommand,
-    ShardEvent, ShardId, StreamKey, Subscription,
+    CreatePeer, Dataplane, DropReason, InboundStream, MediaKind as DpKind, PeerId, ReplyTo,
+    ShardCommand, ShardEvent, ShardId, StreamKey, Subscription,
 };
 use portunus_dtls::{DtlsRole, Fingerprint};
 use portunus_ice::IceCredentials;
@@ -52,6 +53,12 @@ use serde_json::{Map, Value};
 /// control-rate (webrtcup, media start/stop, hangups), so a short poll costs nothing and
 /// spares a wakeup thread.
 const EVENT_POLL_INTERVAL: Duration = Duration::from_millis(10);
+
+/// The same while no PeerConnection exists: only statistics snapshots arrive then.
+const IDLE_POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How often every shard reports its counters (for `/metrics`).
+pub(crate) const STATS_INTERVAL: Duration = Duration::from_secs(1);
 
 /// State shared by the engine (called by the host) and the hook (called every loop round),
 /// both on the control thread.
@@ -595,6 +602,22 @@ impl LoopHook for EngineHook {
                     let label = self.channel_label(handle, channel);
                     cp.handle_data(now, handle, label, kind == MessageKind::Binary, data);
                 }
+                ShardEvent::Stats(stats) => {
+                    let counters = &stats.counters;
+                    let drops = DropReason::ALL
+                        .iter()
+                        .map(|r| (r.name().to_owned(), counters.drops(*r)))
+                        .collect();
+                    let shard = ShardCounters {
+                        packets_in: counters.rx_datagrams,
+                        packets_out: counters.tx_datagrams,
+                        bytes_in: counters.rx_bytes,
+                        bytes_out: counters.tx_bytes,
+                        drops,
+                        ..ShardCounters::default()
+                    };
+                    cp.set_shard_counters(stats.shard.0, shard);
+                }
                 other => {
                     if let Some((handle, event)) = self.translate(other) {
                         cp.handle_peer_event(now, handle, event);
@@ -605,8 +628,13 @@ impl LoopHook for EngineHook {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        let shared = self.0.borrow();
-        (!shared.handles.is_empty()).then(|| Instant::now() + EVENT_POLL_INTERVAL)
+        // Idle, only the shards' periodic statistics arrive: look less often.
+        let interval = if self.0.borrow().handles.is_empty() {
+            IDLE_POLL_INTERVAL
+        } else {
+            EVENT_POLL_INTERVAL
+        };
+        Some(Instant::now() + interval)
     }
 }
 

@@ -94,6 +94,7 @@ fn start_server(consent: Duration) -> RunningServer {
         dp.pin_cores = false;
         dp.bind = vec!["127.0.0.1".parse().expect("ip")];
         dp.consent_timeout = consent;
+        dp.stats_interval = Some(Duration::from_millis(100));
         let dataplane = Dataplane::start(dp).expect("dataplane");
         let shared = Rc::new(RefCell::new(Shared::new(
             dataplane,
@@ -381,5 +382,44 @@ fn echotest_echoes_media_and_data_through_the_dataplane() {
         text_back.as_deref(),
         Some(&b"Janus EchoTest here! You wrote: hello"[..])
     );
+
+    // The shards' counters reach the admin port's Prometheus endpoint.
+    let admin = server.ports.admin.expect("admin port");
+    let received = (0..50)
+        .find_map(|_| {
+            let total = shard_packets_in(&http_get(admin, "/metrics"));
+            if total == 0 {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            (total > 0).then_some(total)
+        })
+        .expect("per-shard packet counters on /metrics");
+    assert!(received >= 5, "{received}");
     server.stop().expect("the server stops cleanly");
+}
+
+/// The sum of `portunus_shard_packets_in_total` over all shards.
+fn shard_packets_in(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("portunus_shard_packets_in_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// A plain HTTP/1.1 GET on 127.0.0.1; returns the body.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("request");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default()
 }
