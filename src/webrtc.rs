@@ -614,7 +614,8 @@ impl LoopHook for EngineHook {
                         bytes_in: counters.rx_bytes,
                         bytes_out: counters.tx_bytes,
                         drops,
-                        ..ShardCounters::default()
+                        peers: u64::from(stats.peers),
+                        forwards: u64::from(stats.forwards),
                     };
                     cp.set_shard_counters(stats.shard.0, shard);
                 }
