@@ -145,6 +145,9 @@ pub struct HttpConfig {
     pub allow_origin: Option<String>,
     /// Answer 403 to requests whose `Origin` does not match `allow_origin`.
     pub enforce_cors: bool,
+    /// Client address prefixes allowed to connect, as text (`["127.", "192.168.0."]`, Janus
+    /// `acl`); empty allows everyone. Others are disconnected before any byte is read.
+    pub acl: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -162,6 +165,7 @@ impl Default for HttpConfig {
             max_connections: 4096,
             allow_origin: None,
             enforce_cors: false,
+            acl: Vec::new(),
         }
     }
 }
@@ -188,6 +192,8 @@ pub struct WsConfig {
     /// Seconds after that ping without any frame (pong or other) before the connection is
     /// closed and its sessions handled as a lost transport (Janus `pingpong_timeout`).
     pub pingpong_timeout: u64,
+    /// Client address prefixes allowed to connect (Janus `ws_acl`); empty allows everyone.
+    pub acl: Vec<String>,
 }
 
 impl WsConfig {
@@ -213,6 +219,7 @@ impl Default for WsConfig {
             max_message_size: 1 << 20,
             pingpong_trigger: 0,
             pingpong_timeout: 0,
+            acl: Vec::new(),
         }
     }
 }
@@ -229,6 +236,8 @@ pub struct AdminConfig {
     pub port: u16,
     /// Base path (Janus `admin_base_path`).
     pub base_path: String,
+    /// Client address prefixes allowed to connect (Janus `admin_acl`); empty allows everyone.
+    pub acl: Vec<String>,
 }
 
 impl Default for AdminConfig {
@@ -238,6 +247,7 @@ impl Default for AdminConfig {
             ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 7088,
             base_path: "/admin".into(),
+            acl: Vec::new(),
         }
     }
 }
@@ -378,6 +388,18 @@ impl Config {
                 "must be greater than 0",
             ));
         }
+        for (name, acl) in [
+            ("http.acl", &self.http.acl),
+            ("websockets.acl", &self.websockets.acl),
+            ("admin.acl", &self.admin.acl),
+        ] {
+            if acl.iter().any(String::is_empty) {
+                return Err(ConfigError::new(
+                    name,
+                    "an empty prefix would allow everyone; leave the list empty instead",
+                ));
+            }
+        }
         let ws = &self.websockets;
         if (ws.pingpong_trigger == 0) != (ws.pingpong_timeout == 0) {
             let (set, unset) = if ws.pingpong_trigger == 0 {
@@ -506,6 +528,19 @@ mod tests {
     fn wrong_type_names_line() {
         let e = Config::from_toml("[http]\nport = \"x\"\n").unwrap_err();
         assert!(e.to_string().contains("port = \"x\""), "{e}");
+    }
+
+    #[test]
+    fn acls_parse_per_listener() {
+        let c = Config::from_toml(
+            "[http]\nacl = [\"127.\", \"10.0.\"]\n[admin]\nacl = [\"127.0.0.1\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.http.acl, ["127.", "10.0."]);
+        assert_eq!(c.admin.acl, ["127.0.0.1"]);
+        assert!(c.websockets.acl.is_empty());
+        let e = Config::from_toml("[http]\nacl = [\"\"]\n").unwrap_err();
+        assert_eq!(e.setting, "http.acl");
     }
 
     #[test]

@@ -28,6 +28,16 @@ pub(super) fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
     Ok(TcpListener::from_std(socket.into()))
 }
 
+/// Whether a client at `ip` may use a listener with this `acl` (Janus's rule: the address as
+/// text starts with one of the prefixes; an empty list allows everyone).
+pub(super) fn acl_allows(acl: &[String], ip: std::net::IpAddr) -> bool {
+    if acl.is_empty() {
+        return true;
+    }
+    let text = ip.to_string();
+    acl.iter().any(|prefix| text.starts_with(prefix.as_str()))
+}
+
 /// What a listener serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Role {
@@ -194,6 +204,17 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn acl_matches_address_prefixes_as_janus_does() {
+        let acl = vec!["127.".to_owned(), "192.168.0.".to_owned(), "::1".to_owned()];
+        assert!(acl_allows(&acl, "127.0.0.1".parse().unwrap()));
+        assert!(acl_allows(&acl, "192.168.0.77".parse().unwrap()));
+        assert!(acl_allows(&acl, "::1".parse().unwrap()));
+        assert!(!acl_allows(&acl, "192.168.1.1".parse().unwrap()));
+        assert!(!acl_allows(&acl, "10.127.0.1".parse().unwrap()));
+        assert!(acl_allows(&[], "10.0.0.1".parse().unwrap()));
+    }
 
     #[test]
     fn listener_queues_a_burst_of_connections_nobody_accepts_yet() {

@@ -354,7 +354,7 @@ impl Server {
                 return;
             };
             let role = listener.role;
-            let (mut stream, _addr) = match listener.socket.accept() {
+            let (mut stream, addr) = match listener.socket.accept() {
                 Ok(s) => s,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) => {
@@ -362,6 +362,11 @@ impl Server {
                     return;
                 }
             };
+            if !conn::acl_allows(self.acl(role), addr.ip()) {
+                tracing::debug!(%addr, "connection refused by the ACL");
+                self.cp.metrics_mut().connections_dropped += 1;
+                continue; // dropping the stream closes it
+            }
             if self.conns.len() >= self.settings.max_connections {
                 self.cp.metrics_mut().connections_dropped += 1;
                 continue; // dropping the stream closes it
@@ -386,6 +391,16 @@ impl Server {
             self.conns.insert(token, Conn::new(role, state));
             self.set_deadline(token, now + self.settings.idle);
             self.service(now, token);
+        }
+    }
+
+    /// The configured ACL of listeners with `role`.
+    fn acl(&self, role: Role) -> &[String] {
+        let c = self.cp.config();
+        match (role.api, role.ws) {
+            (ApiKind::Admin, _) => &c.admin.acl,
+            (ApiKind::Janus, true) => &c.websockets.acl,
+            (ApiKind::Janus, false) => &c.http.acl,
         }
     }
 
