@@ -147,5 +147,11 @@ fn start_dataplane(config: &Config) -> Result<webrtc::Shared, String> {
     } else {
         config.media.ice_ips.clone()
     };
-    Ok(webrtc::Shared::new(dataplane, ice_ips, fingerprint))
+    let slowlink = u32::try_from(config.media.slowlink_threshold).unwrap_or(u32::MAX);
+    Ok(webrtc::Shared::new(
+        dataplane,
+        ice_ips,
+        fingerprint,
+        slowlink,
+    ))
 }

@@ -32,11 +32,12 @@ use portunus_ctrl::media::{
     CloseReason, HangupReason, Jsep, JsepType, MediaEngine, MediaKind, PeerEvent,
 };
 use portunus_ctrl::metrics::ShardCounters;
-use portunus_ctrl::plugin::MediaCommand;
+use portunus_ctrl::plugin::{LayerPrefs as PluginLayers, MediaCommand};
 use portunus_ctrl::{ControlPlane, HandleId, LoopHook};
 use portunus_dataplane::{
-    CreatePeer, Dataplane, DropReason, InboundStream, MediaKind as DpKind, PeerId, ReplyTo,
-    ShardCommand, ShardEvent, ShardId, StreamKey, Subscription,
+    CreatePeer, Dataplane, DropReason, InboundStream, LayerPrefs, MediaKind as DpKind, PeerId,
+    ReplyTo, RtcpConfig, ShardCommand, ShardEvent, ShardId, SimulcastInbound, StreamKey,
+    Subscription,
 };
 use portunus_dtls::{DtlsRole, Fingerprint};
 use portunus_ice::IceCredentials;
@@ -75,6 +76,8 @@ pub(crate) struct Shared {
     channels: HashMap<HandleId, Vec<(ChannelId, String)>>,
     /// Installed forwards by receiving (handle, mid): the source stream and its shard.
     forwards: HashMap<(HandleId, String), (StreamKey, ShardId)>,
+    /// Lost packets per second that make a `slowlink` event; 0 disables them.
+    slowlink_threshold: u32,
 }
 
 /// What the core keeps per handle with a PeerConnection.
@@ -94,7 +97,12 @@ struct HandleMedia {
 }
 
 impl Shared {
-    pub(crate) fn new(dataplane: Dataplane, ice_ips: Vec<IpAddr>, fingerprint: String) -> Self {
+    pub(crate) fn new(
+        dataplane: Dataplane,
+        ice_ips: Vec<IpAddr>,
+        fingerprint: String,
+        slowlink_threshold: u32,
+    ) -> Self {
         let shards = dataplane.shard_count();
         Self {
             dataplane,
@@ -105,6 +113,7 @@ impl Shared {
             next_ssrc: rand::random::<u32>() | 1,
             channels: HashMap::new(),
             forwards: HashMap::new(),
+            slowlink_threshold,
         }
     }
 
@@ -193,6 +202,34 @@ impl Shared {
                     "The dataplane could not take the PeerConnection",
                 )
             })?;
+        // The peer's own streams: simulcast layers, then RTCP behaviour. Queued behind
+        // CreatePeer on the same shard, so they find the PeerConnection.
+        let peer = peer_id(handle);
+        let mut follow_up: Vec<ShardCommand> = remote
+            .media
+            .iter()
+            .filter(|m| m.kind == SdpKind::Video && m.port != 0 && m.is_simulcast())
+            .map(|m| ShardCommand::SetSimulcast {
+                peer,
+                stream: Box::new(simulcast_inbound(m)),
+            })
+            .collect();
+        follow_up.push(ShardCommand::ConfigureRtcp {
+            peer,
+            config: Box::new(RtcpConfig {
+                rtx_payload_types: remote
+                    .media
+                    .iter()
+                    .flat_map(|m| m.rtx.iter().copied())
+                    .collect(),
+                nack: remote.media.iter().any(|m| m.nack),
+                bitrate_cap: None,
+                slowlink_threshold: self.slowlink_threshold,
+            }),
+        });
+        for command in follow_up {
+            let _ = self.dataplane.send(shard, command);
+        }
         media.created = true;
         if let Some(load) = self.load.get_mut(usize::from(shard.0)) {
             *load += 1;
@@ -233,6 +270,7 @@ impl Shared {
         from_mid: &str,
         to: HandleId,
         to_mid: &str,
+        layers: &PluginLayers,
     ) -> Result<(), &'static str> {
         let publisher = self
             .handles
@@ -252,8 +290,11 @@ impl Shared {
             .as_ref()
             .and_then(|l| l.media_by_mid(to_mid))
             .ok_or("the subscriber has no such mid")?;
-        let source_ssrc =
-            publisher_ssrc(source).ok_or("the publisher announced no SSRC for the mid")?;
+        let source_ssrc = if source.is_simulcast() {
+            simulcast_key(source)
+        } else {
+            publisher_ssrc(source).ok_or("the publisher announced no SSRC for the mid")?
+        };
         let ssrc = target
             .ssrcs
             .first()
@@ -285,9 +326,7 @@ impl Shared {
                         .and_then(|c| VideoCodec::from_encoding_name(&c.name))
                 })
                 .flatten(),
-            // Simulcast sources and layer preferences are wired with the dataplane's
-            // simulcast commands; until then substream 0 is forwarded.
-            simulcast: None,
+            simulcast: source.is_simulcast().then(|| layer_prefs(layers)),
         };
         let (subscriber_shard, source_shard) = (subscriber.shard, publisher.shard);
         self.unforward(to, to_mid);
@@ -375,6 +414,49 @@ impl Shared {
         self.dataplane
             .send(shard, command)
             .map_err(|_| "the dataplane refused the message")
+    }
+
+    /// Changes what a simulcast subscription selects.
+    fn set_layers(
+        &self,
+        to: HandleId,
+        to_mid: &str,
+        layers: &PluginLayers,
+    ) -> Result<(), &'static str> {
+        let subscriber = self.handles.get(&to).ok_or("no media state")?;
+        let target = subscriber
+            .local
+            .as_ref()
+            .and_then(|l| l.media_by_mid(to_mid))
+            .ok_or("the subscriber has no such mid")?;
+        let ssrc = target
+            .ssrcs
+            .first()
+            .map(|s| s.ssrc)
+            .ok_or("the m-line sends nothing")?;
+        let prefs = layer_prefs(layers);
+        let command = ShardCommand::SetLayers {
+            subscriber: peer_id(to),
+            ssrc,
+            substream: Some(prefs.substream),
+            temporal: Some(prefs.temporal),
+            fallback: Some(prefs.fallback),
+        };
+        self.dataplane
+            .send(subscriber.shard, command)
+            .map_err(|_| "the dataplane refused the layers")
+    }
+
+    /// Caps the REMB sent to `handle`'s peer (0: no cap).
+    fn set_bitrate_cap(&self, handle: HandleId, bitrate: u32) -> Result<(), &'static str> {
+        let media = self.handles.get(&handle).ok_or("no media state")?;
+        let command = ShardCommand::SetBitrateCap {
+            peer: peer_id(handle),
+            bitrate: (bitrate > 0).then_some(u64::from(bitrate)),
+        };
+        self.dataplane
+            .send(media.shard, command)
+            .map_err(|_| "the dataplane refused the cap")
     }
 
     fn ssrc_source(&mut self) -> impl FnMut() -> u32 + '_ {
@@ -520,8 +602,8 @@ impl MediaEngine for WebRtcEngine {
                 from_mid,
                 to,
                 to_mid,
-                ..
-            } => shared.forward(from, &from_mid, to, &to_mid),
+                layers,
+            } => shared.forward(from, &from_mid, to, &to_mid, &layers),
             MediaCommand::Unforward { to, to_mid } => {
                 shared.unforward(to, &to_mid);
                 Ok(())
@@ -543,6 +625,12 @@ impl MediaEngine for WebRtcEngine {
                 binary,
                 data,
             } => shared.send_data(handle, label.as_deref(), binary, data),
+            MediaCommand::SetLayers { to, to_mid, layers } => {
+                shared.set_layers(to, &to_mid, &layers)
+            }
+            MediaCommand::SetBitrateCap { handle, bitrate } => {
+                shared.set_bitrate_cap(handle, bitrate)
+            }
             other => {
                 tracing::debug!(?other, "media command not wired to the dataplane yet");
                 Ok(())
@@ -678,6 +766,28 @@ impl EngineHook {
                     },
                 ))
             }
+            ShardEvent::SlowLink { peer, uplink, lost } => {
+                let handle = handle_id(peer);
+                let shared = self.0.borrow();
+                let kinds = &shared.handles.get(&handle)?.kinds;
+                // The dataplane counts per PeerConnection; Janus names an m-line: the video
+                // one when there is one, where losses matter most.
+                let (mid, kind) = kinds
+                    .iter()
+                    .min_by_key(|(mid, kind)| (**kind != MediaKind::Video, (*mid).clone()))
+                    .map(|(mid, kind)| (mid.clone(), *kind))?;
+                // Janus's `uplink` is from its own side: true means trouble on what it sends.
+                // The dataplane's means media the peer sends us is being lost.
+                Some((
+                    handle,
+                    PeerEvent::SlowLink {
+                        mid,
+                        kind,
+                        uplink: !uplink,
+                        lost,
+                    },
+                ))
+            }
             ShardEvent::Hangup { peer, reason } => {
                 let handle = handle_id(peer);
                 // The shard already dropped the PeerConnection.
@@ -759,6 +869,44 @@ fn create_peer_command(
         data_channels,
         inbound,
     })
+}
+
+/// The forwarding key of a simulcast m-line: its substream-0 SSRC when the SDP names one,
+/// else a value derived from the m-line index that no real SSRC of the peer is likely to
+/// take (rid-only offers name no SSRC at all).
+fn simulcast_key(media: &RemoteMedia) -> u32 {
+    media.peer_ssrcs[0]
+        .or(media.fallback_ssrc)
+        .unwrap_or(0x5157_0000 | u32::try_from(media.index & 0xffff).unwrap_or(0))
+}
+
+/// What the dataplane needs to know of a simulcast m-line.
+fn simulcast_inbound(media: &RemoteMedia) -> SimulcastInbound {
+    let ext = |uri: &str| {
+        media
+            .extmaps
+            .iter()
+            .find(|e| e.uri == uri)
+            .and_then(|e| u8::try_from(e.id).ok())
+    };
+    SimulcastInbound {
+        key: simulcast_key(media),
+        mid: media.mid.to_string(),
+        ssrcs: media.peer_ssrcs,
+        rtx_ssrcs: media.peer_rtx_ssrcs,
+        rids: media.simulcast_rids.clone().map(|r| r.map(|r| r.0)),
+        rid_ext: ext(portunus_sdp::extension::RID),
+        repaired_rid_ext: ext(portunus_sdp::extension::REPAIRED_RID),
+        mid_ext: ext(portunus_sdp::extension::MID),
+    }
+}
+
+fn layer_prefs(layers: &PluginLayers) -> LayerPrefs {
+    LayerPrefs {
+        substream: layers.substream.min(2),
+        temporal: layers.temporal.min(2),
+        fallback: Duration::from_micros(layers.fallback_us),
+    }
 }
 
 /// The SSRC a publisher's m-line sends its (lowest) stream with.

@@ -100,6 +100,7 @@ fn start_server(consent: Duration) -> RunningServer {
             dataplane,
             vec!["127.0.0.1".parse().expect("ip")],
             fingerprint,
+            0,
         )));
         let cp = server.control_plane();
         cp.register_plugin(Box::new(Answerer::default()))
