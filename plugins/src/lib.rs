@@ -11,6 +11,8 @@
 //! * [`textroom::TextRoom`] — `janus.plugin.textroom` (`shared/janus-api/textroom.md`)
 //! * [`videoroom::VideoRoom`] — `janus.plugin.videoroom` (`shared/janus-api/videoroom.md`),
 //!   the 1.x multistream API: see its module docs for what is missing
+//! * [`streaming::Streaming`] — `janus.plugin.streaming` (`shared/janus-api/streaming.md`),
+//!   RTP mountpoints: see its module docs for what is missing
 //!
 //! ```
 //! use std::time::{Instant, SystemTime};
@@ -45,6 +47,7 @@
 
 pub mod echotest;
 mod rooms;
+pub mod streaming;
 pub mod textroom;
 mod util;
 pub mod videoroom;
@@ -63,6 +66,8 @@ pub struct PluginsConfig {
     pub textroom: textroom::TextRoomConfig,
     /// VideoRoom settings (default: Janus's sample with rooms 1234 and 5678).
     pub videoroom: videoroom::VideoRoomConfig,
+    /// Streaming settings (default: Janus's sample RTP mountpoints 1 and 123).
+    pub streaming: streaming::StreamingConfig,
     /// Seed for room/user/private ids; `None` draws one from the OS. Tests pass a fixed one.
     pub seed: Option<u64>,
 }
@@ -89,6 +94,11 @@ pub fn all(config: &PluginsConfig, clock: WallClock) -> Vec<Box<dyn Plugin>> {
             config.videoroom.clone(),
             clock,
             config.seed.map(|s| s ^ 0x5652),
+        )),
+        Box::new(streaming::Streaming::new(
+            config.streaming.clone(),
+            clock,
+            config.seed.map(|s| s ^ 0x5354),
         )),
     ]
 }
