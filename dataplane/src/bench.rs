@@ -157,7 +157,8 @@ impl ForwardPath {
             else {
                 continue;
             };
-            if sub.select(self.now, &info, &route.seen).verdict != crate::forward::Verdict::Forward
+            if sub.select(self.now, &info, &route.seen, false).verdict
+                != crate::forward::Verdict::Forward
             {
                 continue;
             }

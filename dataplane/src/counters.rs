@@ -145,6 +145,12 @@ pub struct Counters {
     pub temporal_skipped: u64,
     /// Simulcast substream or temporal-layer changes of subscriptions.
     pub layer_changes: u64,
+    /// Datagrams received on RTP input sockets.
+    pub rtp_input_in: u64,
+    /// RTP packets sent by RTP outputs (`rtp_forward`).
+    pub rtp_output_out: u64,
+    /// Packets of RTP inputs' kept keyframes replayed to starting viewers.
+    pub replayed: u64,
     /// Commands executed.
     pub commands: u64,
     /// Events delivered to the control plane.

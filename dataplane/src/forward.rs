@@ -173,6 +173,21 @@ pub(crate) struct Sub {
     pub(crate) remb: Option<u64>,
     /// The subscriber's latest receiver report on it.
     pub(crate) report: Option<crate::shard::rtcp::RemoteReport>,
+    /// Where a subscription of an RTP input's video stands before its first keyframe.
+    pub(crate) start: Start,
+}
+
+/// How a new subscription to an RTP input's video begins: on a keyframe, the one the input
+/// kept (replayed to it alone) or the next live one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// Forwarding live packets; replayed ones are for others.
+    Live,
+    /// Nothing forwarded yet: waiting for a keyframe, replayed or live.
+    AwaitKeyframe,
+    /// Receiving the input's kept keyframe and what followed it; the first live packet
+    /// makes it [`Start::Live`].
+    Replaying,
 }
 
 impl Sub {
@@ -200,6 +215,17 @@ impl Sub {
             plis: 0,
             remb: None,
             report: None,
+            // A plain RTP source cannot be asked for a keyframe: a viewer must not start
+            // mid-picture. Simulcast selection waits for keyframes by itself.
+            start: if s.source.publisher.is_input()
+                && s.kind == MediaKind::Video
+                && s.codec.is_some()
+                && s.simulcast.is_none()
+            {
+                Start::AwaitKeyframe
+            } else {
+                Start::Live
+            },
         }
     }
 
@@ -210,8 +236,26 @@ impl Sub {
             .map_or(0, |s| s.current.unwrap_or(s.prefs.substream))
     }
 
-    /// Whether packet `info` goes to this subscriber; see [`Selector::select`].
-    pub(crate) fn select(&mut self, now: Instant, info: &PacketInfo, seen: &Arrivals) -> Decision {
+    /// Whether packet `info` goes to this subscriber; see [`Selector::select`]. `replay`:
+    /// the packet is from an RTP input's kept keyframe, for subscriptions just starting.
+    pub(crate) fn select(
+        &mut self,
+        now: Instant,
+        info: &PacketInfo,
+        seen: &Arrivals,
+        replay: bool,
+    ) -> Decision {
+        let drop = Decision {
+            verdict: Verdict::Drop,
+            ..Decision::default()
+        };
+        match (self.start, replay) {
+            (Start::Live, true) => return drop,
+            (Start::AwaitKeyframe, _) if !info.keyframe => return drop,
+            (Start::AwaitKeyframe, true) => self.start = Start::Replaying,
+            (Start::AwaitKeyframe, false) | (Start::Replaying, false) => self.start = Start::Live,
+            (Start::Live | Start::Replaying, _) => {}
+        }
         let d = match self.selector.as_mut() {
             Some(sel) => sel.select(now, info, seen),
             None if info.layer == 0 => Decision::default(),
@@ -585,11 +629,13 @@ pub(crate) struct Route {
     pub(crate) seen: Arrivals,
     /// The codec the local subscribers named, for keyframe detection.
     pub(crate) codec: Option<VideoCodec>,
+    /// RTP outputs copying the stream (indices into the shard's outputs).
+    pub(crate) outputs: SmallVec<[usize; 1]>,
 }
 
 impl Route {
     fn is_empty(&self) -> bool {
-        self.local.is_empty() && self.shards.is_empty()
+        self.local.is_empty() && self.shards.is_empty() && self.outputs.is_empty()
     }
 
     /// Notes a decrypted packet of substream `layer` before it is fanned out: keeps it in
@@ -706,6 +752,22 @@ impl Forwarding {
         }
     }
 
+    /// Copies `source` to RTP output `idx` too.
+    pub(crate) fn add_output(&mut self, source: StreamKey, idx: usize) {
+        self.routes.entry(source).or_default().outputs.push(idx);
+    }
+
+    /// Stops copying `source` to RTP output `idx`.
+    pub(crate) fn remove_output(&mut self, source: StreamKey, idx: usize) {
+        let Some(route) = self.routes.get_mut(&source) else {
+            return;
+        };
+        route.outputs.retain(|i| *i != idx);
+        if route.is_empty() {
+            self.routes.remove(&source);
+        }
+    }
+
     /// Drops every route of streams `publisher` sends (it left the shard).
     pub(crate) fn remove_publisher(&mut self, publisher: PeerId) {
         self.routes.retain(|k, r| {
@@ -715,7 +777,7 @@ impl Forwarding {
             // Local subscriptions stay installed (the publisher may come back with the same
             // SSRC) but only remote counts are dropped with the route.
             r.shards.clear();
-            !r.local.is_empty()
+            !r.local.is_empty() || !r.outputs.is_empty()
         });
     }
 }

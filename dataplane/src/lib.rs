@@ -47,8 +47,19 @@
 //! answers with [`ShardEvent::PeerStats`] (Admin `handle_info`); [`ShardEvent::SlowLink`]
 //! reports loss over the configured threshold in either direction.
 //!
-//! Out of scope so far: transport-wide CC feedback, NACK retries (one NACK per gap),
-//! plain-RTP endpoints (Streaming inputs, `rtp_forward` outputs).
+//! Plain RTP: [`ShardCommand::OpenRtpInput`] binds a Streaming mountpoint stream's UDP ports
+//! (added to the running backend, io_uring or epoll, and removed again by
+//! [`ShardCommand::CloseRtpInput`]); what arrives, SRTP-decrypted when keyed, becomes the
+//! stream `StreamKey { publisher: PeerId::input(mountpoint), ssrc: key }` on that shard,
+//! forwarded like a publisher's (three ports: simulcast substreams 0–2), renumbered so that
+//! source restarts leave no jump. A plain source takes no PLI: a new viewer of its video
+//! starts on a keyframe, the one the input kept ([`RtpInput::buffer_keyframe`], replayed to
+//! the new viewer alone) or the next. [`ShardCommand::AddRtpOutput`] copies a stream from
+//! its shard to a host:port as plain or SRTP RTP with its own SSRC and payload type
+//! (VideoRoom `rtp_forward`).
+//!
+//! Out of scope so far: transport-wide CC feedback, NACK retries (one NACK per gap); for
+//! RTP inputs: RTCP ports, multicast groups, data (non-RTP) inputs.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -98,8 +109,8 @@ pub use forward::Rewriter;
 pub use io::EventFd;
 pub use msg::{
     CreatePeer, InboundStats, InboundStream, LayerPrefs, MAX_SUBSTREAMS, MediaKind, OutboundStats,
-    PeerId, PeerStats, ReplyTo, RtcpConfig, ShardCommand, ShardError, ShardEvent, ShardId,
-    SimulcastInbound, StreamKey, Subscription,
+    PeerId, PeerStats, ReplyTo, RtcpConfig, RtpInput, RtpOutput, RtpOutputId, ShardCommand,
+    ShardError, ShardEvent, ShardId, SimulcastInbound, SrtpKey, StreamKey, Subscription,
 };
 pub use portunus_rtp::codec::VideoCodec;
 

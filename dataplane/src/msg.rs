@@ -4,7 +4,7 @@
 //! bounded queue shared by all shards. Nothing here is a closure or a shared object: every
 //! message is plain owned data.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use portunus_dtls::{DtlsRole, Fingerprint};
@@ -32,6 +32,23 @@ impl ShardId {
 /// all shards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PeerId(pub u64);
+
+impl PeerId {
+    /// The top bit marks the synthetic publishers of RTP inputs ([`Self::input`]); the control
+    /// plane's handle ids (53-bit) never set it.
+    pub const INPUT_BIT: u64 = 1 << 63;
+
+    /// The synthetic publisher of the RTP inputs of Streaming mountpoint `mountpoint`: its
+    /// streams are `StreamKey { publisher: PeerId::input(mountpoint), ssrc: <key per mid> }`.
+    pub const fn input(mountpoint: u64) -> Self {
+        Self(mountpoint | Self::INPUT_BIT)
+    }
+
+    /// Whether this is an RTP input's synthetic publisher rather than a PeerConnection.
+    pub const fn is_input(self) -> bool {
+        self.0 & Self::INPUT_BIT != 0
+    }
+}
 
 /// Correlates a command with the event that answers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -233,6 +250,91 @@ pub struct CreatePeer {
     pub inbound: Vec<InboundStream>,
 }
 
+/// An SRTP master key and salt for a plain-RTP endpoint (Janus's `srtpsuite` /
+/// `srtpcrypto`, base64-decoded by the control plane).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SrtpKey {
+    /// The crypto suite: [`SrtpProfile::Aes128CmHmacSha1_80`] (Janus suite 80),
+    /// [`SrtpProfile::Aes128CmHmacSha1_32`] (suite 32) or an AEAD profile.
+    pub profile: SrtpProfile,
+    /// The master key followed by the master salt (30 bytes for AES-CM-128).
+    pub key_and_salt: Vec<u8>,
+}
+
+impl std::fmt::Debug for SrtpKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.debug_struct("SrtpKey")
+            .field("profile", &self.profile)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A plain-RTP input (one stream of a Streaming mountpoint); see
+/// [`ShardCommand::OpenRtpInput`].
+///
+/// The shard binds one UDP socket per port; what arrives becomes stream `source`, forwarded
+/// like a publisher's: [`Subscription`]s and [`crate::Dataplane::add_forward`] with
+/// `source_shard` = the shard the input was opened on serve viewers on any shard. Each port
+/// is one simulcast substream (port 0 of [`Self::ports`] is substream 0). Sequence numbers
+/// and timestamps leave the input continuous under SSRC `source.ssrc` whatever the sender
+/// does (restarts, SSRC changes), so viewers see one unbroken stream. A plain RTP source
+/// takes no keyframe requests: they are answered from the kept keyframe
+/// ([`Self::buffer_keyframe`]) or not at all.
+#[derive(Debug, Clone)]
+pub struct RtpInput {
+    /// Echoed in [`ShardEvent::RtpInputOpened`] or [`ShardEvent::CommandFailed`].
+    pub reply: ReplyTo,
+    /// The stream's name for forwarding: `publisher` should be [`PeerId::input`] of the
+    /// mountpoint, `ssrc` any key unique within it (e.g. the mid's index). Opening an input
+    /// with the key of an open one replaces it.
+    pub source: StreamKey,
+    /// The mountpoint stream's mid, reported in [`ShardEvent::Media`].
+    pub mid: String,
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// The video codec (from the `rtpmap`): keyframes are found with it. `None` for audio.
+    pub codec: Option<VideoCodec>,
+    /// The RTP clock rate (90000 for video, 48000 for Opus).
+    pub clock_rate: u32,
+    /// The address to bind (Janus's `iface`; `0.0.0.0` or `127.0.0.1` typically).
+    pub bind: IpAddr,
+    /// One port, or three for simulcast video (substreams 0, 1, 2); 0 lets the kernel pick
+    /// (the event reports the port bound).
+    pub ports: Vec<u16>,
+    /// Keep the packets since the latest keyframe (Janus's `bufferkf`), so a new viewer
+    /// starts on it at once instead of waiting for the next one.
+    pub buffer_keyframe: bool,
+    /// Expect SRTP protected with this key.
+    pub srtp: Option<SrtpKey>,
+}
+
+/// A plain-RTP copy of a stream to `host:port` (VideoRoom `rtp_forward`); see
+/// [`ShardCommand::AddRtpOutput`].
+#[derive(Debug, Clone)]
+pub struct RtpOutput {
+    /// The control plane's id, for [`ShardCommand::RemoveRtpOutput`].
+    pub id: RtpOutputId,
+    /// The stream copied: a publisher's (its media SSRC or simulcast key) or an RTP input's.
+    pub source: StreamKey,
+    /// Which simulcast substream to copy (0 for a plain stream).
+    pub substream: u8,
+    /// Where the packets go; sent from the shard's own socket of the same address family.
+    pub destination: SocketAddr,
+    /// The SSRC written into the copies.
+    pub ssrc: u32,
+    /// The payload type written into the copies; `None` keeps the source's.
+    pub payload_type: Option<u8>,
+    /// The RTP clock rate of the stream.
+    pub clock_rate: u32,
+    /// Protect the copies with SRTP under this key.
+    pub srtp: Option<SrtpKey>,
+}
+
+/// The control plane's name for an [`RtpOutput`] (unique per shard).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RtpOutputId(pub u64);
+
 /// How one subscriber receives one stream; see [`ShardCommand::AddForward`].
 #[derive(Debug, Clone)]
 pub struct Subscription {
@@ -387,6 +489,24 @@ pub enum ShardCommand {
         /// Echoed in the answer.
         reply: ReplyTo,
     },
+    /// Bind an RTP input's sockets and forward what arrives on them as stream
+    /// [`RtpInput::source`] from this shard. Answered with [`ShardEvent::RtpInputOpened`]
+    /// (or [`ShardEvent::CommandFailed`] when a port cannot be bound).
+    OpenRtpInput(Box<RtpInput>),
+    /// Close an RTP input: its sockets close (the ports are free again) and its stream
+    /// stops; viewers' forwards stay installed until removed, receiving nothing.
+    CloseRtpInput {
+        /// The input's stream.
+        source: StreamKey,
+    },
+    /// Sent to the shard the source lives on (the publisher's or the input's): copy the
+    /// stream as plain (or SRTP) RTP to a host:port.
+    AddRtpOutput(Box<RtpOutput>),
+    /// Stop an RTP output; answered with [`ShardEvent::RtpOutputStopped`] and its counts.
+    RemoveRtpOutput {
+        /// The output.
+        id: RtpOutputId,
+    },
     /// Answer with a [`ShardEvent::Stats`] snapshot now.
     GetStats,
     /// Stop the shard: every PeerConnection is closed and the thread ends.
@@ -408,6 +528,12 @@ pub enum ShardError {
     /// The protocol stack refused (DTLS setup, SCTP send, …); the text says what.
     #[error("PeerConnection: {0}")]
     Peer(String),
+    /// A socket of an RTP input could not be set up (port in use …); the text says why.
+    #[error("RTP input: {0}")]
+    Socket(String),
+    /// An SRTP key of the wrong length for its profile.
+    #[error("bad SRTP key: {0}")]
+    SrtpKey(String),
 }
 
 /// Shard → control plane.
@@ -516,6 +642,26 @@ pub enum ShardEvent {
         uplink: bool,
         /// Packets lost (uplink) or NACKed (downlink) per second.
         lost: u32,
+    },
+    /// [`ShardCommand::OpenRtpInput`] succeeded.
+    RtpInputOpened {
+        /// The command's correlation id.
+        reply: ReplyTo,
+        /// The input's stream.
+        source: StreamKey,
+        /// Its shard (the `source_shard` of its viewers' subscriptions).
+        shard: ShardId,
+        /// The addresses bound, one per port, substream 0 first.
+        local_addrs: Vec<SocketAddr>,
+    },
+    /// An RTP output ended after [`ShardCommand::RemoveRtpOutput`].
+    RtpOutputStopped {
+        /// The output.
+        id: RtpOutputId,
+        /// RTP packets it sent.
+        packets: u64,
+        /// Bytes it sent (headers and SRTP tags included).
+        bytes: u64,
     },
     /// A counters snapshot, periodic or after [`ShardCommand::GetStats`].
     Stats(Box<ShardStats>),

@@ -30,6 +30,8 @@ pub(crate) enum XMsg {
         layer: u8,
         buf: Arc<PacketBuf>,
         len: u16,
+        /// From an RTP input's kept keyframe: only for subscriptions that are starting.
+        replay: bool,
     },
     /// A subscriber asked for a keyframe of substream `layer` of `source` (rate-limited at
     /// the publisher).

@@ -18,7 +18,8 @@ const WAKE_TOKEN: u64 = u64::MAX;
 /// epoll + recvmmsg/sendmmsg over the shard's sockets.
 pub(crate) struct EpollBackend {
     epoll: OwnedFd,
-    socks: Vec<Socket>,
+    /// Sockets by index; `None` where an RTP input socket was removed (reused by the next).
+    socks: Vec<Option<Socket>>,
     wake: Arc<EventFd>,
     bufs: Box<[[u8; MAX_DATAGRAM]]>,
     names: Box<[libc::sockaddr_storage]>,
@@ -36,27 +37,14 @@ impl EpollBackend {
         }
         // SAFETY: a fresh descriptor nothing else owns.
         let epoll = unsafe { OwnedFd::from_raw_fd(fd) };
-        let add = |raw: i32, token: u64| -> io::Result<()> {
-            let mut ev = libc::epoll_event {
-                events: libc::EPOLLIN as u32,
-                u64: token,
-            };
-            // SAFETY: `ev` is a live epoll_event; both descriptors are open.
-            let rc =
-                unsafe { libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, raw, &mut ev) };
-            if rc < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        };
         for (i, s) in socks.iter().enumerate() {
-            add(s.as_raw_fd(), i as u64)?;
+            epoll_add(&epoll, s.as_raw_fd(), i as u64)?;
         }
-        add(wake.raw_fd(), WAKE_TOKEN)?;
+        epoll_add(&epoll, wake.raw_fd(), WAKE_TOKEN)?;
         let n = socks.len();
         Ok(Self {
             epoll,
-            socks,
+            socks: socks.into_iter().map(Some).collect(),
             wake,
             bufs: vec![[0u8; MAX_DATAGRAM]; BATCH].into_boxed_slice(),
             // SAFETY: all-zero is a valid sockaddr_storage.
@@ -85,7 +73,11 @@ impl EpollBackend {
             hdrs[i].msg_hdr.msg_name = (&raw mut self.names[i]).cast();
             hdrs[i].msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
         }
-        let fd = self.socks[si].as_raw_fd();
+        let Some(Some(sock)) = self.socks.get(si) else {
+            self.readable[si] = false;
+            return (0, false);
+        };
+        let fd = sock.as_raw_fd();
         // SAFETY: `hdrs[..want]` point at live buffers, names and iovecs owned by `self` or
         // this frame, all of which outlive the call.
         let n = unsafe {
@@ -167,7 +159,13 @@ impl Backend for EpollBackend {
                 }
                 let mut sent = start;
                 while sent < at {
-                    let fd = self.socks[si].as_raw_fd();
+                    let Some(Some(sock)) = self.socks.get(si) else {
+                        for g in &groups[sent..at] {
+                            report.failed += u64::from(g.count);
+                        }
+                        break;
+                    };
+                    let fd = sock.as_raw_fd();
                     // SAFETY: `hdrs[sent..at]` were built by `plan` and point into `tx`'s
                     // arena and stable vectors, untouched until `clear` below.
                     let n = unsafe {
@@ -231,4 +229,52 @@ impl Backend for EpollBackend {
             }
         }
     }
+
+    fn add_socket(&mut self, sock: Socket) -> io::Result<usize> {
+        let index = self
+            .socks
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(self.socks.len());
+        epoll_add(&self.epoll, sock.as_raw_fd(), index as u64)?;
+        if index == self.socks.len() {
+            self.socks.push(Some(sock));
+            self.readable.push(true);
+        } else {
+            self.socks[index] = Some(sock);
+            self.readable[index] = true;
+        }
+        Ok(index)
+    }
+
+    fn remove_socket(&mut self, index: usize) {
+        let Some(sock) = self.socks.get_mut(index).and_then(Option::take) else {
+            return;
+        };
+        // SAFETY: the descriptor is open (closed when `sock` drops below); a null event is
+        // allowed for EPOLL_CTL_DEL.
+        unsafe {
+            libc::epoll_ctl(
+                self.epoll.as_raw_fd(),
+                libc::EPOLL_CTL_DEL,
+                sock.as_raw_fd(),
+                std::ptr::null_mut(),
+            );
+        }
+        self.readable[index] = false;
+    }
+}
+
+/// Registers `raw` for readability under `token`.
+fn epoll_add(epoll: &OwnedFd, raw: i32, token: u64) -> io::Result<()> {
+    let mut ev = libc::epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: token,
+    };
+    // SAFETY: `ev` is a live epoll_event; both descriptors are open.
+    let rc = unsafe { libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, raw, &mut ev) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }

@@ -51,6 +51,12 @@ pub(crate) trait Backend {
     fn flush(&mut self, tx: &mut TxQueue) -> SendReport;
     /// Sleeps until something may be ready or `timeout` passed (`None`: no deadline).
     fn wait(&mut self, timeout: Option<Duration>);
+    /// Starts receiving on another socket (an RTP input) at run time; returns the index its
+    /// datagrams are handed to the sink with. Indices of removed sockets are reused.
+    fn add_socket(&mut self, sock: Socket) -> io::Result<usize>;
+    /// Stops receiving on socket `index` (one [`Self::add_socket`] returned) and closes it
+    /// as soon as the kernel lets go of it. Datagrams already queued for it are discarded.
+    fn remove_socket(&mut self, index: usize);
 }
 
 /// The shard's UDP sockets, bound at start so their addresses are known before any peer.
@@ -66,21 +72,7 @@ impl Sockets {
         let mut socks = Vec::with_capacity(addrs.len());
         let mut bound = Vec::with_capacity(addrs.len());
         for addr in addrs {
-            let s = Socket::new(Domain::for_address(*addr), Type::DGRAM, Some(Protocol::UDP))?;
-            if addr.is_ipv6() {
-                s.set_only_v6(true)?;
-            }
-            s.set_nonblocking(true)?;
-            s.set_cloexec(true)?;
-            // Larger buffers absorb bursts between loop iterations; the kernel caps them at
-            // net.core.[rw]mem_max, which is fine.
-            let _ = s.set_recv_buffer_size(4 << 20);
-            let _ = s.set_send_buffer_size(4 << 20);
-            s.bind(&(*addr).into())?;
-            let local = s
-                .local_addr()?
-                .as_socket()
-                .ok_or_else(|| io::Error::other("socket has no IP address"))?;
+            let (s, local) = bind_udp(*addr)?;
             socks.push(s);
             bound.push(local);
         }
@@ -94,6 +86,27 @@ impl Sockets {
     pub(crate) fn index_for(addrs: &[SocketAddr], remote: &SocketAddr) -> Option<usize> {
         addrs.iter().position(|a| a.is_ipv4() == remote.is_ipv4())
     }
+}
+
+/// Binds one non-blocking UDP socket to `addr` (port 0: any free port); returns it with the
+/// address it got.
+pub(crate) fn bind_udp(addr: SocketAddr) -> io::Result<(Socket, SocketAddr)> {
+    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        s.set_only_v6(true)?;
+    }
+    s.set_nonblocking(true)?;
+    s.set_cloexec(true)?;
+    // Larger buffers absorb bursts between loop iterations; the kernel caps them at
+    // net.core.[rw]mem_max, which is fine.
+    let _ = s.set_recv_buffer_size(4 << 20);
+    let _ = s.set_send_buffer_size(4 << 20);
+    s.bind(&addr.into())?;
+    let local = s
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other("socket has no IP address"))?;
+    Ok((s, local))
 }
 
 /// Whether the kernel takes UDP_SEGMENT on this socket (Linux ≥ 4.18).

@@ -35,6 +35,7 @@ const BUF_SIZE: usize = RECVMSG_OUT + NAME_LEN + MAX_DATAGRAM;
 const TAG_RECV: u64 = 1 << 56;
 const TAG_SEND: u64 = 2 << 56;
 const TAG_WAKE: u64 = 3 << 56;
+const TAG_CANCEL: u64 = 4 << 56;
 const TAG_MASK: u64 = 0xff << 56;
 
 /// A page-aligned, mmap'd ring of provided-buffer descriptors.
@@ -103,13 +104,33 @@ impl Drop for BufRing {
     }
 }
 
+/// One socket index of the backend.
+enum Slot {
+    /// Receiving.
+    Active(Socket),
+    /// Removed: its multishot receive is being cancelled; the index is reused once its last
+    /// completion arrived, so no stale completion is taken for another socket's.
+    Closing,
+    /// Unused.
+    Free,
+}
+
+impl Slot {
+    fn active(&self) -> Option<&Socket> {
+        match self {
+            Self::Active(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 /// io_uring over the shard's sockets.
 pub(crate) struct UringBackend {
     // Field order matters for Drop: the ring goes before the memory it points into.
     ring: IoUring,
     bufring: BufRing,
     arena: Box<[u8]>,
-    socks: Vec<Socket>,
+    socks: Vec<Slot>,
     wake: Arc<EventFd>,
     /// The template `msghdr` every multishot recvmsg reads its name/control sizes from.
     msghdr: Box<libc::msghdr>,
@@ -152,7 +173,7 @@ impl UringBackend {
             ring,
             bufring,
             arena,
-            socks,
+            socks: socks.into_iter().map(Slot::Active).collect(),
             wake,
             msghdr,
             rearm: vec![true; n],
@@ -171,13 +192,12 @@ impl UringBackend {
             if !self.rearm[si] {
                 continue;
             }
-            let e = opcode::RecvMsgMulti::new(
-                Fd(self.socks[si].as_raw_fd()),
-                &raw const *self.msghdr,
-                BGID,
-            )
-            .build()
-            .user_data(TAG_RECV | si as u64);
+            let Some(sock) = self.socks[si].active() else {
+                continue;
+            };
+            let e = opcode::RecvMsgMulti::new(Fd(sock.as_raw_fd()), &raw const *self.msghdr, BGID)
+                .build()
+                .user_data(TAG_RECV | si as u64);
             if self.push(&e) {
                 self.rearm[si] = false;
             }
@@ -217,7 +237,12 @@ impl UringBackend {
             && let Some(r) = self.rearm.get_mut(si)
         {
             *r = true;
+            if let Some(slot @ Slot::Closing) = self.socks.get_mut(si) {
+                // The cancelled receive's last completion: the index is free.
+                *slot = Slot::Free;
+            }
         }
+        let active = self.socks.get(si).is_some_and(|s| s.active().is_some());
         let Some(bid) = cqueue::buffer_select(flags) else {
             // ENOBUFS or another error: no buffer was used; re-armed below.
             return ControlFlow::Continue(());
@@ -225,7 +250,7 @@ impl UringBackend {
         let start = usize::from(bid) * BUF_SIZE;
         let len = usize::try_from(res).unwrap_or(0).min(BUF_SIZE);
         let mut verdict = ControlFlow::Continue(());
-        if let Some(buf) = self.arena.get_mut(start..start + len) {
+        if active && let Some(buf) = self.arena.get_mut(start..start + len) {
             verdict = deliver(si, buf, sink);
         }
         // The buffer goes back to the kernel.
@@ -312,7 +337,7 @@ impl Backend for UringBackend {
         let mut pending = 0usize;
         for gi in 0..count {
             let g = tx.groups()[gi];
-            let Some(sock) = self.socks.get(usize::from(g.sock)) else {
+            let Some(sock) = self.socks.get(usize::from(g.sock)).and_then(Slot::active) else {
                 report.failed += u64::from(g.count);
                 continue;
             };
@@ -360,7 +385,8 @@ impl Backend for UringBackend {
                             self.wake_armed = false;
                         }
                     }
-                    _ => self.stash.push((ud, res, flags)),
+                    TAG_RECV => self.stash.push((ud, res, flags)),
+                    _ => {}
                 }
             }
         }
@@ -388,6 +414,52 @@ impl Backend for UringBackend {
         };
         // ETIME (the deadline) and EINTR are normal ways to wake up.
         let _ = result;
+    }
+
+    fn add_socket(&mut self, sock: Socket) -> io::Result<usize> {
+        let index = match self.socks.iter().position(|s| matches!(s, Slot::Free)) {
+            Some(i) => {
+                self.socks[i] = Slot::Active(sock);
+                self.rearm[i] = true;
+                i
+            }
+            None => {
+                self.socks.push(Slot::Active(sock));
+                self.rearm.push(true);
+                self.socks.len() - 1
+            }
+        };
+        // Queued now, submitted with the next submit (every loop iteration has one).
+        self.arm();
+        Ok(index)
+    }
+
+    fn remove_socket(&mut self, index: usize) {
+        let Some(slot) = self.socks.get_mut(index) else {
+            return;
+        };
+        let Slot::Active(sock) = std::mem::replace(slot, Slot::Free) else {
+            return;
+        };
+        if self.rearm[index] {
+            // No receive in flight (it ended and was not re-armed): close at once.
+            drop(sock);
+            return;
+        }
+        *slot = Slot::Closing;
+        // The receive SQE may still sit unsubmitted: hand it to the kernel before the
+        // descriptor closes (its number could be reused at once by the next bind).
+        let _ = self.ring.submit();
+        let e = opcode::AsyncCancel::new(TAG_RECV | index as u64)
+            .build()
+            .user_data(TAG_CANCEL | index as u64);
+        // `push` submits to make room; should it still fail, the index stays Closing and is
+        // never reused, which wastes one index but delivers nothing wrong.
+        let _ = self.push(&e);
+        let _ = self.ring.submit();
+        // The kernel holds its own reference while the receive is in flight; the port is
+        // released when the cancelled request lets go of it.
+        drop(sock);
     }
 }
 

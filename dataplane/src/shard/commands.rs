@@ -6,7 +6,7 @@ use portunus_peer::{IceMode, Peer, PeerConfig};
 use smallvec::SmallVec;
 
 use super::{Inbound, MAX_INBOUND, Session, State};
-use crate::forward::{Selector, Sub};
+use crate::forward::{Selector, Start, Sub};
 use crate::msg::{
     CreatePeer, LayerPrefs, MediaKind, PeerId, RtcpConfig, ShardCommand, ShardError, ShardEvent,
     SimulcastInbound, Subscription,
@@ -136,10 +136,10 @@ impl State {
                     })
                     .unwrap_or_default();
                 if layers.is_empty() {
-                    self.keyframe_at_publisher(source, 0);
+                    self.keyframe_at_publisher(source, 0, self.id);
                 }
                 for l in layers {
-                    self.keyframe_at_publisher(source, l);
+                    self.keyframe_at_publisher(source, l, self.id);
                 }
             }
             ShardCommand::SetSimulcast { peer, stream } => self.set_simulcast(peer, *stream),
@@ -185,6 +185,10 @@ impl State {
                     None => self.fail(None, subscriber, ShardError::NoSuchForward),
                 }
             }
+            ShardCommand::OpenRtpInput(c) => self.open_input(*c),
+            ShardCommand::CloseRtpInput { source } => self.close_input(source),
+            ShardCommand::AddRtpOutput(o) => self.add_output(*o),
+            ShardCommand::RemoveRtpOutput { id } => self.remove_output(id),
             ShardCommand::GetStats => self.emit_stats(),
             ShardCommand::Stop => self.stopping = true,
         }
@@ -264,8 +268,14 @@ impl State {
             return;
         };
         let interval = self.settings.keyframe_min_interval;
-        let idx = self.fwd.add_local(Sub::new(s, slot, interval));
+        let sub = Sub::new(s, slot, interval);
+        let replay = sub.start == Start::AwaitKeyframe;
+        let idx = self.fwd.add_local(sub);
         self.sessions[slot].subs.push(idx);
+        if replay {
+            // An RTP input takes no PLI: its shard replays the keyframe it kept.
+            self.request_keyframe(s.source, s.source_shard, 0);
+        }
     }
 
     /// Declares a simulcast stream of `peer`: SSRC-named layers are tagged now, rid-named

@@ -198,6 +198,12 @@ impl State {
             publisher,
             ssrc: key,
         };
+        self.fan_out(source, layer, pkt);
+    }
+
+    /// Sends a decrypted packet of `source` (substream `layer`) to the other shards that
+    /// subscribe to it and to the local subscribers.
+    pub(super) fn fan_out(&mut self, source: StreamKey, layer: u8, pkt: &[u8]) {
         let Some(route) = self.fwd.routes.get(&source) else {
             self.counters.rtp_unrouted += 1;
             return;
@@ -211,6 +217,7 @@ impl State {
                             layer,
                             buf: buf.clone(),
                             len: pkt.len() as u16,
+                            replay: false,
                         };
                         match self.mesh.push(shard.index(), msg) {
                             Ok(()) => self.counters.xshard_out += 1,
@@ -223,16 +230,48 @@ impl State {
                     .drop_n(DropReason::PoolExhausted, route.shards.len() as u64),
             }
         }
-        self.forward_local(source, layer, pkt);
+        self.forward_local(source, layer, pkt, false);
     }
 
     /// Sends a decrypted packet of substream `layer` of `source` to every local subscriber
-    /// that selects it.
-    pub(super) fn forward_local(&mut self, source: StreamKey, layer: u8, plain: &[u8]) {
+    /// that selects it, and to the RTP outputs copying it. A `replay`ed packet (an RTP
+    /// input's kept keyframe) goes only to subscriptions that are starting.
+    pub(super) fn forward_local(
+        &mut self,
+        source: StreamKey,
+        layer: u8,
+        plain: &[u8],
+        replay: bool,
+    ) {
         let Some(route) = self.fwd.routes.get_mut(&source) else {
             return;
         };
-        let Some(info) = route.inspect(self.now, layer, plain) else {
+        if !replay {
+            for &o in &route.outputs {
+                if let Some(out) = self.outputs.get_mut(o) {
+                    out.send(
+                        self.now,
+                        layer,
+                        plain,
+                        &mut self.tx,
+                        &self.addrs,
+                        &mut self.counters,
+                    );
+                }
+            }
+        }
+        if route.local.is_empty() {
+            return;
+        }
+        let info = if replay {
+            // Not kept in the history again, nor counted as an arrival.
+            RtpPacket::parse(plain)
+                .ok()
+                .map(|v| crate::forward::PacketInfo::inspect(route.codec, layer, &v))
+        } else {
+            route.inspect(self.now, layer, plain)
+        };
+        let Some(info) = info else {
             self.counters.drop(DropReason::Malformed);
             return;
         };
@@ -241,7 +280,7 @@ impl State {
             let Some(sub) = self.fwd.subs.get_mut(idx) else {
                 continue;
             };
-            let d = sub.select(self.now, &info, &route.seen);
+            let d = sub.select(self.now, &info, &route.seen, replay);
             if let Some(l) = d.keyframe_for {
                 requests.push((l, sub.source_shard));
             }
@@ -282,7 +321,7 @@ impl State {
     /// Asks the publisher of `source` (on `shard`) for a keyframe of substream `layer`.
     pub(crate) fn request_keyframe(&mut self, source: StreamKey, shard: ShardId, layer: u8) {
         if shard == self.id {
-            self.keyframe_at_publisher(source, layer);
+            self.keyframe_at_publisher(source, layer, self.id);
         } else if self
             .mesh
             .push(shard.index(), XMsg::Keyframe { source, layer })
@@ -407,8 +446,13 @@ impl State {
     }
 
     /// Sends a PLI for substream `layer` to the publisher of `source` (on this shard), at
-    /// most one per stream per `keyframe_min_interval`.
-    pub(crate) fn keyframe_at_publisher(&mut self, source: StreamKey, layer: u8) {
+    /// most one per stream per `keyframe_min_interval`. For an RTP input, which takes no
+    /// PLI, its kept keyframe is replayed to shard `from` instead.
+    pub(crate) fn keyframe_at_publisher(&mut self, source: StreamKey, layer: u8, from: ShardId) {
+        if source.publisher.is_input() {
+            self.replay_keyframe(source, layer, from);
+            return;
+        }
         let Some(slot) = self.by_id.get(&source.publisher).copied() else {
             return;
         };

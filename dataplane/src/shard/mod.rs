@@ -4,6 +4,7 @@
 
 mod commands;
 pub(crate) mod media;
+mod plain;
 pub(crate) mod rtcp;
 
 use std::cmp::Reverse;
@@ -206,6 +207,17 @@ pub(crate) struct State {
     next_housekeeping: Instant,
     next_stats: Option<Instant>,
     pub(crate) stopping: bool,
+    /// RTP inputs, by slot and by stream.
+    inputs: slab::Slab<plain::Input>,
+    input_by_key: HashMap<crate::msg::StreamKey, usize>,
+    /// Backend socket index → (input slot, substream), for input sockets.
+    input_socks: Vec<Option<(usize, u8)>>,
+    input_serial: u64,
+    /// Socket work for the backend, done after the commands of an iteration.
+    io_ops: Vec<plain::IoOp>,
+    /// RTP outputs, by slot and by id.
+    pub(crate) outputs: slab::Slab<plain::Output>,
+    output_by_id: HashMap<crate::msg::RtpOutputId, usize>,
 }
 
 /// A shard: its state and its I/O backend.
@@ -249,6 +261,13 @@ impl State {
             next_rtcp: now + rtcp_interval,
             next_housekeeping: now + HOUSEKEEPING,
             stopping: false,
+            inputs: slab::Slab::new(),
+            input_by_key: HashMap::new(),
+            input_socks: Vec::new(),
+            input_serial: 0,
+            io_ops: Vec::new(),
+            outputs: slab::Slab::new(),
+            output_by_id: HashMap::new(),
         };
         (st, init.sockets.socks)
     }
@@ -465,6 +484,7 @@ impl State {
         for ev in stopped {
             self.events.emit(ev, &mut self.counters);
         }
+        self.input_timeouts();
         if now >= self.next_rtcp {
             self.next_rtcp = now + self.settings.rtcp_interval;
             self.rtcp_tick();
@@ -505,12 +525,16 @@ impl State {
                         layer,
                         buf,
                         len,
+                        replay,
                     } => {
                         self.counters.xshard_in += 1;
                         let plain = buf.data.get(..usize::from(len)).unwrap_or(&[]);
-                        self.forward_local(source, layer, plain);
+                        self.forward_local(source, layer, plain, replay);
                     }
-                    XMsg::Keyframe { source, layer } => self.keyframe_at_publisher(source, layer),
+                    XMsg::Keyframe { source, layer } => {
+                        let from = ShardId(from as u16);
+                        self.keyframe_at_publisher(source, layer, from);
+                    }
                     XMsg::Estimate { source, bitrate } => {
                         self.estimate_at_publisher(source, bitrate);
                     }
@@ -523,7 +547,13 @@ impl State {
 
 impl RecvSink for State {
     fn datagram(&mut self, sock: usize, remote: SocketAddr, buf: &mut [u8]) -> ControlFlow<()> {
-        self.handle_datagram(sock, remote, buf);
+        if sock < self.addrs.len() {
+            self.handle_datagram(sock, remote, buf);
+        } else {
+            self.counters.rx_datagrams += 1;
+            self.counters.rx_bytes += buf.len() as u64;
+            self.on_input_datagram(sock, buf);
+        }
         if self.tx.free() <= self.tx_reserve {
             ControlFlow::Break(())
         } else {
@@ -550,6 +580,7 @@ impl<B: Backend> Shard<B> {
             let received = self.io.recv(&mut self.st, RECV_BUDGET);
             let xs = self.st.drain_xshard();
             let commands = self.st.drain_commands();
+            self.st.apply_io(&mut self.io);
             self.st.run_timers();
             self.drain_dirty();
             self.st.housekeeping();
@@ -568,10 +599,14 @@ impl<B: Backend> Shard<B> {
                 self.st.counters.stalls += 1;
                 continue;
             }
-            let timeout = self
+            let mut timeout = self
                 .st
                 .next_deadline()
                 .saturating_duration_since(Instant::now());
+            if self.st.io_pending() {
+                // A bind waits for its port: try again soon.
+                timeout = timeout.min(Duration::from_millis(5));
+            }
             self.io.wait(Some(timeout));
         }
         self.shutdown();
