@@ -4,7 +4,7 @@
 //! checked and its one-way latency recorded.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -196,6 +196,12 @@ struct Worker {
     by_handle: HashMap<u64, usize>,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     in_flight: usize,
+    /// Clients not started yet, in order.
+    queued: VecDeque<usize>,
+    /// Clients with a media source.
+    publishers: Vec<usize>,
+    control_ready: bool,
+    next_control_poll: Instant,
     measuring: bool,
     report: WorkerReport,
     cpu_at_start: u64,
@@ -244,6 +250,10 @@ impl Worker {
             by_handle: HashMap::new(),
             timers: BinaryHeap::new(),
             in_flight: 0,
+            queued: VecDeque::new(),
+            publishers: Vec::new(),
+            control_ready: true,
+            next_control_poll: Instant::now(),
             measuring: false,
             report: empty_report(),
             cpu_at_start: 0,
@@ -274,8 +284,14 @@ impl Worker {
             }
             let now = Instant::now();
             self.start_queued(now)?;
-            while let Some(msg) = self.control.poll()? {
-                self.handle_api(Instant::now(), &msg)?;
+            // Reading the WebSocket costs a syscall: only when it is readable, after we wrote
+            // to it, and now and then (tungstenite may hold complete messages in its buffer).
+            if self.control_ready || now >= self.next_control_poll {
+                self.control_ready = false;
+                self.next_control_poll = now + CONTROL_POLL;
+                while let Some(msg) = self.control.poll()? {
+                    self.handle_api(Instant::now(), &msg)?;
+                }
             }
             if now >= self.next_keepalive {
                 self.control
@@ -292,7 +308,9 @@ impl Worker {
                 return Err(BenchError::Setup(format!("poll: {e}")));
             }
             for event in &events {
-                if event.token() != CONTROL {
+                if event.token() == CONTROL {
+                    self.control_ready = true;
+                } else {
                     self.receive(event.token().0);
                 }
             }
@@ -307,7 +325,8 @@ impl Worker {
         if let Some(Reverse((t, _))) = self.timers.peek() {
             wake = wake.min(*t);
         }
-        for c in &self.clients {
+        for &idx in &self.publishers {
+            let c = &self.clients[idx];
             if let (Some(source), Step::Connected) = (&c.source, c.step) {
                 wake = wake.min(source.poll_timeout());
             }
@@ -317,6 +336,7 @@ impl Worker {
 
     fn add(&mut self, specs: Vec<PeerSpec>) {
         for spec in specs {
+            self.queued.push_back(self.clients.len());
             self.clients.push(Client {
                 spec,
                 step: Step::Queued,
@@ -358,17 +378,15 @@ impl Worker {
         if self.in_flight >= self.config.max_in_flight {
             return Ok(());
         }
-        for idx in 0..self.clients.len() {
-            if self.in_flight >= self.config.max_in_flight {
+        while self.in_flight < self.config.max_in_flight {
+            let Some(idx) = self.queued.pop_front() else {
                 break;
-            }
-            if self.clients[idx].step != Step::Queued {
-                continue;
-            }
+            };
             let plugin = match self.clients[idx].spec.role {
                 Role::Viewer { .. } => "janus.plugin.streaming",
                 _ => "janus.plugin.videoroom",
             };
+            self.control_ready = true;
             let tx = self.control.send(json!({
                 "janus": "attach", "session_id": self.session, "plugin": plugin,
             }))?;
@@ -476,6 +494,7 @@ impl Worker {
             msg["jsep"] = jsep;
         }
         let tx = self.control.send(msg)?;
+        self.control_ready = true;
         self.by_transaction.insert(tx, idx);
         Ok(())
     }
@@ -510,6 +529,7 @@ impl Worker {
             let video: Vec<u32> = media_source.video().iter().map(|t| t.ssrc).collect();
             let offer = sdp::publisher_offer(&local, audio, &video);
             self.clients[idx].source = Some(media_source);
+            self.publishers.push(idx);
             self.clients[idx].step = Step::Negotiating;
             let body =
                 json!({"request": "publish", "audio": audio.is_some(), "video": !video.is_empty()});
@@ -776,7 +796,8 @@ impl Worker {
     }
 
     fn send_media(&mut self, now: Instant) {
-        for c in &mut self.clients {
+        for &idx in &self.publishers {
+            let c = &mut self.clients[idx];
             if c.step != Step::Connected {
                 continue;
             }
@@ -880,6 +901,7 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 
 const KEEPALIVE: Duration = Duration::from_secs(15);
 const MAX_SLEEP: Duration = Duration::from_millis(5);
+const CONTROL_POLL: Duration = Duration::from_millis(50);
 
 #[cfg(test)]
 mod tests {
