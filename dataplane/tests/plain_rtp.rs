@@ -430,6 +430,120 @@ fn srtp_input_and_rtp_outputs(backend: BackendKind) {
     dp.stop();
 }
 
+/// Three ports are substreams 0–2: a simulcast viewer gets the one it selects.
+fn simulcast_input(backend: BackendKind) {
+    let dp = common::start(backend, 2, Duration::from_secs(30));
+    let now = Instant::now();
+    let source = StreamKey {
+        publisher: PeerId::input(9),
+        ssrc: 3,
+    };
+    let mut events = Vec::new();
+    let input = RtpInput {
+        reply: ReplyTo(9),
+        source,
+        mid: "sim".into(),
+        kind: MediaKind::Video,
+        codec: Some(VideoCodec::Vp8),
+        clock_rate: 90_000,
+        bind: "127.0.0.1".parse().expect("ip"),
+        ports: vec![0, 0, 0],
+        buffer_keyframe: false,
+        srtp: None,
+    };
+    send(&dp, ShardId(0), ShardCommand::OpenRtpInput(Box::new(input)));
+    let mut addrs = Vec::new();
+    run_until(
+        &dp,
+        &mut [],
+        &mut events,
+        Duration::from_secs(5),
+        |_, evs| {
+            if let Some(ShardEvent::RtpInputOpened { local_addrs, .. }) = evs
+                .iter()
+                .find(|e| matches!(e, ShardEvent::RtpInputOpened { .. }))
+            {
+                addrs.clone_from(local_addrs);
+            }
+            !addrs.is_empty()
+        },
+    );
+    assert_eq!(addrs.len(), 3, "one address per substream");
+    let mut viewer = subscriber(&dp, ShardId(1), 8, now);
+    connect_all(&dp, &mut [&mut viewer], &mut events);
+    let s = Subscription {
+        subscriber: viewer.peer,
+        source,
+        source_shard: ShardId(0),
+        ssrc: viewer.ssrc,
+        rtx: None,
+        payload_types: vec![(INPUT_PT, viewer.pt)],
+        extensions: ExtIdMap::new(),
+        clock_rate: 90_000,
+        kind: MediaKind::Video,
+        codec: Some(VideoCodec::Vp8),
+        simulcast: Some(portunus_dataplane::LayerPrefs {
+            substream: 1,
+            ..Default::default()
+        }),
+    };
+    dp.add_forward(viewer.shard, s).expect("queue has room");
+    run_until(
+        &dp,
+        &mut [],
+        &mut events,
+        Duration::from_millis(50),
+        |_, _| false,
+    );
+    let mut txs: Vec<Sender> = addrs.iter().map(|a| Sender::new(*a, None)).collect();
+    let mut clients = [&mut viewer];
+    for n in 0..15 {
+        for (layer, tx) in txs.iter_mut().enumerate() {
+            tx.ssrc = 0x100 + layer as u32;
+            tx.frame(1000 * layer as u32 + n, n % 10 == 0);
+        }
+        run_until(
+            &dp,
+            &mut clients,
+            &mut events,
+            Duration::from_millis(15),
+            |_, _| false,
+        );
+    }
+    let done = run_until(
+        &dp,
+        &mut clients,
+        &mut events,
+        Duration::from_secs(3),
+        |cs, _| cs[0].frames.len() >= 15,
+    );
+    assert!(done, "frames arrive: {}", clients[0].frames.len());
+    assert_eq!(received(clients[0]), (1000..1015).collect::<Vec<_>>());
+    let subs: Vec<Option<u8>> = events
+        .iter()
+        .filter_map(|e| match e {
+            ShardEvent::Media {
+                receiving: true,
+                substream,
+                ..
+            } => Some(*substream),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(subs.len(), 3, "a media start per substream: {subs:?}");
+    dp.stop();
+}
+
+#[test]
+fn epoll_simulcast_input_ports_are_substreams() {
+    simulcast_input(BackendKind::Epoll);
+}
+
+#[test]
+fn uring_simulcast_input_ports_are_substreams() {
+    simulcast_input(BackendKind::IoUring);
+}
+
 #[test]
 fn epoll_rtp_input_reaches_webrtc_viewers_gap_free_and_late_ones_start_on_a_keyframe() {
     input_to_webrtc_viewers(BackendKind::Epoll);
