@@ -74,6 +74,8 @@ fn main() -> ExitCode {
         .control_plane()
         .set_media_engine(Box::new(webrtc::WebRtcEngine(Rc::clone(&shared))));
     server.add_hook(Box::new(webrtc::EngineHook(shared)));
+    // Configured mountpoints open their RTP inputs now, not at the first request.
+    server.control_plane().start_plugins(Instant::now());
     if let Some(log) = log {
         server
             .control_plane()

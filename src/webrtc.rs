@@ -16,14 +16,17 @@
 //!   mapped onto what the subscriber's description announced. Data-channel messages travel
 //!   both ways between peers and plugins.
 //!
-//! Not wired yet: simulcast layer preferences, bitrate caps and RTP forwarders (the
-//! dataplane's commands for them are being built), trickled candidates (an ICE-lite server
-//! learns addresses from the checks themselves), renegotiation beyond keeping the latest
-//! description, and ICE restarts.
+//! - Streaming mountpoints open plain-RTP inputs on a shard and forward them to viewers;
+//!   VideoRoom `rtp_forward` starts plain or SRTP RTP outputs on the publisher's shard.
+//!
+//! Not wired yet: data-channel mountpoint inputs, host names in `rtp_forward` (resolving
+//! would block the control thread), trickled candidates (an ICE-lite server learns addresses
+//! from the checks themselves), renegotiation beyond keeping the latest description, and ICE
+//! restarts.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -32,12 +35,14 @@ use portunus_ctrl::media::{
     CloseReason, HangupReason, Jsep, JsepType, MediaEngine, MediaKind, PeerEvent,
 };
 use portunus_ctrl::metrics::ShardCounters;
-use portunus_ctrl::plugin::{LayerPrefs as PluginLayers, MediaCommand};
+use portunus_ctrl::plugin::{
+    InputKind, LayerPrefs as PluginLayers, MediaCommand, RtpInput as PluginRtpInput,
+};
 use portunus_ctrl::{ControlPlane, HandleId, LoopHook};
 use portunus_dataplane::{
     CreatePeer, Dataplane, DropReason, InboundStream, LayerPrefs, MediaKind as DpKind, PeerId,
-    ReplyTo, RtcpConfig, ShardCommand, ShardEvent, ShardId, SimulcastInbound, StreamKey,
-    Subscription,
+    ReplyTo, RtcpConfig, RtpInput, RtpOutput, RtpOutputId, ShardCommand, ShardEvent, ShardId,
+    SimulcastInbound, SrtpKey, StreamKey, Subscription,
 };
 use portunus_dtls::{DtlsRole, Fingerprint};
 use portunus_ice::IceCredentials;
@@ -78,6 +83,21 @@ pub(crate) struct Shared {
     forwards: HashMap<(HandleId, String), (StreamKey, ShardId)>,
     /// Lost packets per second that make a `slowlink` event; 0 disables them.
     slowlink_threshold: u32,
+    /// Open Streaming inputs by (mountpoint, mid).
+    inputs: HashMap<(u64, String), InputState>,
+    /// RTP forwarders (VideoRoom `rtp_forward`) by id: the shard that runs each.
+    rtp_outputs: HashMap<u32, ShardId>,
+}
+
+/// A mountpoint stream fed by plain RTP.
+struct InputState {
+    source: StreamKey,
+    shard: ShardId,
+    payload_type: Option<u8>,
+    codec: Option<VideoCodec>,
+    clock_rate: u32,
+    kind: DpKind,
+    simulcast: bool,
 }
 
 /// What the core keeps per handle with a PeerConnection.
@@ -114,6 +134,8 @@ impl Shared {
             channels: HashMap::new(),
             forwards: HashMap::new(),
             slowlink_threshold,
+            inputs: HashMap::new(),
+            rtp_outputs: HashMap::new(),
         }
     }
 
@@ -459,6 +481,196 @@ impl Shared {
             .map_err(|_| "the dataplane refused the cap")
     }
 
+    /// Opens a Streaming mountpoint's RTP input on the least loaded shard.
+    fn open_rtp_input(&mut self, input: &PluginRtpInput) -> Result<(), &'static str> {
+        let kind = match input.kind {
+            InputKind::Audio => DpKind::Audio,
+            InputKind::Video => DpKind::Video,
+            InputKind::Data => return Err("data inputs are not supported by the dataplane yet"),
+        };
+        let (codec_name, clock_rate) = rtpmap_codec(input.rtpmap.as_deref(), kind);
+        let codec = codec_name
+            .as_deref()
+            .and_then(VideoCodec::from_encoding_name);
+        let srtp = input
+            .srtp
+            .as_ref()
+            .map(|(suite, key)| srtp_key(*suite, key))
+            .transpose()?;
+        let bind = input
+            .iface
+            .as_deref()
+            .and_then(|i| i.parse().ok())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let source = StreamKey {
+            publisher: PeerId::input(input.mountpoint),
+            ssrc: mid_key(&input.mid),
+        };
+        let shard = self.least_loaded_shard();
+        self.close_rtp_input(input.mountpoint, &input.mid);
+        let command = RtpInput {
+            reply: ReplyTo(input.mountpoint),
+            source,
+            mid: input.mid.clone(),
+            kind,
+            codec,
+            clock_rate,
+            bind,
+            ports: input.ports.clone(),
+            buffer_keyframe: input.buffer_keyframe,
+            srtp,
+        };
+        self.dataplane
+            .send(shard, ShardCommand::OpenRtpInput(Box::new(command)))
+            .map_err(|_| "the dataplane refused the input")?;
+        let state = InputState {
+            source,
+            shard,
+            payload_type: input.payload_type,
+            codec,
+            clock_rate,
+            kind,
+            simulcast: input.ports.len() > 1,
+        };
+        self.inputs
+            .insert((input.mountpoint, input.mid.clone()), state);
+        Ok(())
+    }
+
+    fn close_rtp_input(&mut self, mountpoint: u64, mid: &str) {
+        let Some(input) = self.inputs.remove(&(mountpoint, mid.to_owned())) else {
+            return;
+        };
+        let _ = self.dataplane.send(
+            input.shard,
+            ShardCommand::CloseRtpInput {
+                source: input.source,
+            },
+        );
+        // Viewers' forwards end with the input.
+        self.forwards
+            .retain(|_, (source, _)| *source != input.source);
+    }
+
+    /// Forwards a mountpoint stream to a viewer's m-line.
+    fn forward_mountpoint(
+        &mut self,
+        mountpoint: u64,
+        mid: &str,
+        to: HandleId,
+        to_mid: &str,
+        layers: &PluginLayers,
+    ) -> Result<(), &'static str> {
+        let input = self
+            .inputs
+            .get(&(mountpoint, mid.to_owned()))
+            .ok_or("no such mountpoint input")?;
+        let viewer = self
+            .handles
+            .get(&to)
+            .ok_or("no media state for the viewer")?;
+        let target = viewer
+            .local
+            .as_ref()
+            .and_then(|l| l.media_by_mid(to_mid))
+            .ok_or("the viewer has no such mid")?;
+        let ssrc = target
+            .ssrcs
+            .first()
+            .map(|s| s.ssrc)
+            .ok_or("the viewer's m-line sends nothing")?;
+        let payload_types = match (input.payload_type, target.codecs.first()) {
+            (Some(from), Some(codec)) => vec![(from, codec.payload_type)],
+            _ => Vec::new(),
+        };
+        let sub = Subscription {
+            subscriber: peer_id(to),
+            source: input.source,
+            source_shard: input.shard,
+            ssrc,
+            rtx: subscriber_rtx(viewer, target),
+            payload_types,
+            extensions: ExtIdMap::new(),
+            clock_rate: input.clock_rate,
+            kind: input.kind,
+            codec: input.codec,
+            simulcast: input.simulcast.then(|| layer_prefs(layers)),
+        };
+        let (viewer_shard, key, input_shard) = (viewer.shard, input.source, input.shard);
+        self.unforward(to, to_mid);
+        self.dataplane
+            .add_forward(viewer_shard, sub)
+            .map_err(|_| "the dataplane refused the forward")?;
+        self.forwards
+            .insert((to, to_mid.to_owned()), (key, input_shard));
+        Ok(())
+    }
+
+    /// Starts a VideoRoom RTP forwarder: a copy of `from`'s stream on `mid` to `host:port`.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the fields of one rtp_forward request"
+    )]
+    fn rtp_forward(
+        &mut self,
+        id: u32,
+        from: HandleId,
+        mid: &str,
+        (host, port): (&str, u16),
+        ssrc: Option<u32>,
+        payload_type: Option<u8>,
+        srtp: Option<&(u8, String)>,
+    ) -> Result<(), &'static str> {
+        let publisher = self
+            .handles
+            .get(&from)
+            .ok_or("no media state for the publisher")?;
+        let media = publisher
+            .remote
+            .as_ref()
+            .and_then(|r| r.media_by_mid(mid))
+            .ok_or("the publisher has no such mid")?;
+        let source_ssrc = if media.is_simulcast() {
+            simulcast_key(media)
+        } else {
+            publisher_ssrc(media).ok_or("the publisher announced no SSRC for the mid")?
+        };
+        // Janus resolves names; this control thread must not block on DNS, so only
+        // addresses are taken for now.
+        let ip: IpAddr = host
+            .parse()
+            .map_err(|_| "rtp_forward host is not an IP address")?;
+        let srtp = srtp.map(|(suite, key)| srtp_key(*suite, key)).transpose()?;
+        let output = RtpOutput {
+            id: RtpOutputId(u64::from(id)),
+            source: StreamKey {
+                publisher: peer_id(from),
+                ssrc: source_ssrc,
+            },
+            substream: 0,
+            destination: SocketAddr::new(ip, port),
+            ssrc: ssrc.unwrap_or_else(rand::random),
+            payload_type,
+            clock_rate: media.codecs.first().map_or(90_000, |c| c.clock_rate),
+            srtp,
+        };
+        let shard = publisher.shard;
+        self.dataplane
+            .send(shard, ShardCommand::AddRtpOutput(Box::new(output)))
+            .map_err(|_| "the dataplane refused the forwarder")?;
+        self.rtp_outputs.insert(id, shard);
+        Ok(())
+    }
+
+    fn stop_rtp_forward(&mut self, id: u32) {
+        if let Some(shard) = self.rtp_outputs.remove(&id) {
+            let command = ShardCommand::RemoveRtpOutput {
+                id: RtpOutputId(u64::from(id)),
+            };
+            let _ = self.dataplane.send(shard, command);
+        }
+    }
+
     fn ssrc_source(&mut self) -> impl FnMut() -> u32 + '_ {
         move || {
             self.next_ssrc = self.next_ssrc.wrapping_add(2);
@@ -625,6 +837,40 @@ impl MediaEngine for WebRtcEngine {
                 binary,
                 data,
             } => shared.send_data(handle, label.as_deref(), binary, data),
+            MediaCommand::OpenRtpInput(input) => shared.open_rtp_input(&input),
+            MediaCommand::CloseRtpInput { mountpoint, mid } => {
+                shared.close_rtp_input(mountpoint, &mid);
+                Ok(())
+            }
+            MediaCommand::ForwardMountpoint {
+                mountpoint,
+                mid,
+                to,
+                to_mid,
+                layers,
+            } => shared.forward_mountpoint(mountpoint, &mid, to, &to_mid, &layers),
+            MediaCommand::RtpForward {
+                id,
+                from,
+                mid,
+                host,
+                port,
+                ssrc,
+                payload_type,
+                srtp,
+            } => shared.rtp_forward(
+                id,
+                from,
+                &mid,
+                (&host, port),
+                ssrc,
+                payload_type,
+                srtp.as_ref(),
+            ),
+            MediaCommand::StopRtpForward { id } => {
+                shared.stop_rtp_forward(id);
+                Ok(())
+            }
             MediaCommand::SetLayers { to, to_mid, layers } => {
                 shared.set_layers(to, &to_mid, &layers)
             }
@@ -899,6 +1145,53 @@ fn simulcast_inbound(media: &RemoteMedia) -> SimulcastInbound {
         repaired_rid_ext: ext(portunus_sdp::extension::REPAIRED_RID),
         mid_ext: ext(portunus_sdp::extension::MID),
     }
+}
+
+/// A mountpoint stream's forwarding key: stable per mid, so a re-opened input keeps it.
+fn mid_key(mid: &str) -> u32 {
+    // FNV-1a: tiny, stable across runs, and good enough to keep a mountpoint's few mids apart.
+    mid.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// The codec name and clock rate of an `rtpmap` value such as `VP8/90000`.
+fn rtpmap_codec(rtpmap: Option<&str>, kind: DpKind) -> (Option<String>, u32) {
+    let default_rate = if kind == DpKind::Audio {
+        48_000
+    } else {
+        90_000
+    };
+    let Some(rtpmap) = rtpmap else {
+        return (None, default_rate);
+    };
+    let mut parts = rtpmap.split('/');
+    let name = parts
+        .next()
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    let rate = parts
+        .next()
+        .and_then(|r| r.trim().parse().ok())
+        .unwrap_or(default_rate);
+    (name, rate)
+}
+
+/// Janus's `srtpsuite` (32 or 80) and base64 `srtpcrypto` (master key then salt).
+fn srtp_key(suite: u8, key: &str) -> Result<SrtpKey, &'static str> {
+    use base64::Engine as _;
+    let profile = match suite {
+        32 => portunus_srtp::SrtpProfile::Aes128CmHmacSha1_32,
+        80 => portunus_srtp::SrtpProfile::Aes128CmHmacSha1_80,
+        _ => return Err("SRTP suite must be 32 or 80"),
+    };
+    let key_and_salt = base64::engine::general_purpose::STANDARD
+        .decode(key.trim())
+        .map_err(|_| "SRTP key is not base64")?;
+    Ok(SrtpKey {
+        profile,
+        key_and_salt,
+    })
 }
 
 fn layer_prefs(layers: &PluginLayers) -> LayerPrefs {

@@ -79,6 +79,10 @@ impl Plugin for Answerer {
 }
 
 fn start_server(consent: Duration) -> RunningServer {
+    start_server_with(consent, free_udp_port())
+}
+
+fn start_server_with(consent: Duration, mountpoint_port: u16) -> RunningServer {
     let mut config = Config::default();
     config.http.port = 0;
     config.websockets.port = 0;
@@ -107,10 +111,37 @@ fn start_server(consent: Duration) -> RunningServer {
             .expect("register");
         let echotest = portunus_plugins::echotest::EchoTest::new();
         cp.register_plugin(Box::new(echotest)).expect("register");
+        cp.register_plugin(Box::new(streaming_plugin(mountpoint_port)))
+            .expect("register");
         cp.set_media_engine(Box::new(WebRtcEngine(Rc::clone(&shared))));
         server.add_hook(Box::new(EngineHook(shared)));
+        server.control_plane().start_plugins(Instant::now());
     })
     .expect("server")
+}
+
+/// A Streaming plugin with one Opus mountpoint (id 99, mid "a") fed on `port`.
+fn streaming_plugin(port: u16) -> portunus_plugins::streaming::Streaming {
+    use portunus_ctrl::plugin::InputKind;
+    use portunus_plugins::streaming::{MountpointConfig, StreamConfig, Streaming, StreamingConfig};
+    let mut mountpoint = MountpointConfig::new(99);
+    mountpoint.name = Some("test-opus".into());
+    let opus = portunus_sdp::CodecName::Opus;
+    mountpoint.streams = vec![StreamConfig::rtp(InputKind::Audio, "a", port, 111, opus)];
+    let config = StreamingConfig {
+        mountpoints: vec![mountpoint],
+        ..StreamingConfig::default()
+    };
+    let clock = portunus_plugins::WallClock::new(Instant::now(), SystemTime::now());
+    Streaming::new(config, clock, Some(7))
+}
+
+/// A UDP port that was free a moment ago.
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("free port")
+        .port()
 }
 
 struct Client {
@@ -423,4 +454,97 @@ fn http_get(port: u16, path: &str) -> String {
         .split_once("\r\n\r\n")
         .map(|(_, body)| body.to_owned())
         .unwrap_or_default()
+}
+
+/// Streaming end to end: plain RTP sent to a mountpoint's port reaches a WebRTC viewer that
+/// watched it through the Janus API.
+#[test]
+fn streaming_mountpoint_reaches_a_webrtc_viewer() {
+    let port = free_udp_port();
+    let server = start_server_with(Duration::from_secs(30), port);
+    let mut api = Client::connect(server.ports.ws.expect("ws port"));
+    api.send(&json!({"janus": "create", "transaction": "c"}));
+    let session = api.recv()["data"]["id"].as_u64().expect("session id");
+    api.send(
+        &json!({"janus": "attach", "transaction": "a", "session_id": session,
+        "plugin": "janus.plugin.streaming"}),
+    );
+    let handle = api.recv()["data"]["id"].as_u64().expect("handle id");
+    api.send(
+        &json!({"janus": "message", "transaction": "w", "session_id": session,
+        "handle_id": handle, "body": {"request": "watch", "id": 99}}),
+    );
+    let mut offer = None;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while offer.is_none() && Instant::now() < deadline {
+        let v = api.recv();
+        if let Some(sdp) = v["jsep"]["sdp"].as_str() {
+            offer = Some(sdp.to_owned());
+        }
+    }
+    let offer = offer.expect("the mountpoint's offer");
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(2)))
+        .expect("timeout");
+    let local = socket.local_addr().expect("addr");
+    let mut rtc = Rtc::builder().build(Instant::now());
+    rtc.add_local_candidate(Candidate::host(local, "udp").expect("candidate"));
+    let offer = str0m::change::SdpOffer::from_sdp_string(&offer).expect("str0m parses the offer");
+    let answer = rtc.sdp_api().accept_offer(offer).expect("str0m answers");
+    api.send(
+        &json!({"janus": "message", "transaction": "s", "session_id": session,
+        "handle_id": handle, "body": {"request": "start"},
+        "jsep": {"type": "answer", "sdp": answer.to_sdp_string()}}),
+    );
+
+    // The source: plain Opus RTP into the mountpoint's port, 20 ms apart.
+    let feeder = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let (mut received, mut connected, mut seq) = (0u32, false, 0u16);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline && received < 10 {
+        let now = Instant::now();
+        rtc.handle_input(Input::Timeout(now)).expect("timeout");
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            let contents = buf[..n].try_into().expect("datagram");
+            let receive = Receive {
+                proto: Protocol::Udp,
+                source: from,
+                destination: local,
+                contents,
+            };
+            let _ = rtc.handle_input(Input::Receive(now, receive));
+        }
+        loop {
+            match rtc.poll_output().expect("output") {
+                Output::Timeout(_) => break,
+                Output::Transmit(t) => {
+                    socket.send_to(&t.contents, t.destination).expect("send");
+                }
+                Output::Event(Event::Connected) => connected = true,
+                Output::Event(Event::MediaData(m)) if m.data[..] == b"mountpoint opus"[..] => {
+                    received += 1
+                }
+                Output::Event(_) => {}
+            }
+        }
+        if connected {
+            seq = seq.wrapping_add(1);
+            let mut rtp = vec![0x80, 111];
+            rtp.extend_from_slice(&seq.to_be_bytes());
+            rtp.extend_from_slice(&(u32::from(seq) * 960).to_be_bytes());
+            rtp.extend_from_slice(&0x0bad_cafe_u32.to_be_bytes());
+            rtp.extend_from_slice(b"mountpoint opus");
+            feeder.send_to(&rtp, ("127.0.0.1", port)).expect("feed");
+        }
+        while api.try_recv().is_some() {}
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(connected, "the viewer never connected");
+    assert!(
+        received >= 10,
+        "the viewer got {received} Opus frames from the mountpoint"
+    );
+    server.stop().expect("the server stops cleanly");
 }

@@ -146,6 +146,26 @@ impl ControlPlane {
             return Vec::new();
         };
         slot.plugin.handle(now, input);
+        self.drain(now, plugin)
+    }
+
+    /// Applies what every plugin produced on its own before any input (Streaming's
+    /// configured mountpoints open their RTP inputs this way). Call once the media engine is
+    /// in place.
+    pub fn start_plugins(&mut self, now: Instant) {
+        for plugin in 0..self.plugins.len() {
+            for output in self.drain(now, plugin) {
+                tracing::debug!(plugin, ?output, "plugin output before any request, dropped");
+            }
+        }
+    }
+
+    /// Drains a plugin's outputs: events, PeerConnection closes, handle ends and media
+    /// intents are applied at once; the outputs that answer an input are returned.
+    fn drain(&mut self, now: Instant, plugin: usize) -> Vec<PluginOutput> {
+        let Some(slot) = self.plugins.get_mut(plugin) else {
+            return Vec::new();
+        };
         let mut outputs = Vec::new();
         while let Some(o) = slot.plugin.poll() {
             outputs.push(o);
