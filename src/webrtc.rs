@@ -41,8 +41,8 @@ use portunus_ctrl::plugin::{
 use portunus_ctrl::{ControlPlane, HandleId, LoopHook};
 use portunus_dataplane::{
     CreatePeer, Dataplane, DropReason, InboundStream, LayerPrefs, MediaKind as DpKind, PeerId,
-    ReplyTo, RtcpConfig, RtpInput, RtpOutput, RtpOutputId, ShardCommand, ShardEvent, ShardId,
-    SimulcastInbound, SrtpKey, StreamKey, Subscription,
+    PeerStats, ReplyTo, RtcpConfig, RtpInput, RtpOutput, RtpOutputId, ShardCommand, ShardEvent,
+    ShardId, SimulcastInbound, SrtpKey, StreamKey, Subscription,
 };
 use portunus_dtls::{DtlsRole, Fingerprint};
 use portunus_ice::IceCredentials;
@@ -114,6 +114,10 @@ struct HandleMedia {
     created: bool,
     /// `kind` of each m-line by mid, for `media` events.
     kinds: HashMap<String, MediaKind>,
+    /// The SRTP profile, once the PeerConnection is up (`webrtcup`).
+    connected: Option<portunus_srtp::SrtpProfile>,
+    /// The latest statistics the shard reported (refreshed with the shards' counters).
+    stats: Option<Box<PeerStats>>,
 }
 
 impl Shared {
@@ -198,6 +202,8 @@ impl Shared {
             local: None,
             created: false,
             kinds: HashMap::new(),
+            connected: None,
+            stats: None,
         }
     }
 
@@ -671,6 +677,22 @@ impl Shared {
         }
     }
 
+    /// Asks a shard for the statistics of its connected PeerConnections (for Admin
+    /// `handle_info`); the answers arrive as `PeerStats` events.
+    fn request_peer_stats(&self, shard: ShardId) {
+        let connected = self
+            .handles
+            .iter()
+            .filter(|(_, m)| m.shard == shard && m.connected.is_some());
+        for (handle, _) in connected {
+            let command = ShardCommand::GetPeerStats {
+                peer: peer_id(*handle),
+                reply: ReplyTo(handle.0),
+            };
+            let _ = self.dataplane.send(shard, command);
+        }
+    }
+
     fn ssrc_source(&mut self) -> impl FnMut() -> u32 + '_ {
         move || {
             self.next_ssrc = self.next_ssrc.wrapping_add(2);
@@ -890,17 +912,7 @@ impl MediaEngine for WebRtcEngine {
     fn handle_info(&self, handle: HandleId) -> Option<Map<String, Value>> {
         let shared = self.0.borrow();
         let media = shared.handles.get(&handle)?;
-        let mut info = Map::new();
-        info.insert("shard".into(), media.shard.0.into());
-        info.insert("ice-lite".into(), true.into());
-        info.insert("local-ufrag".into(), media.local_ice.ufrag().into());
-        info.insert("peer-created".into(), media.created.into());
-        if let Some(remote) = &media.remote {
-            info.insert("remote-ufrag".into(), remote.ice_ufrag.clone().into());
-        }
-        let mut out = Map::new();
-        out.insert("webrtc".into(), Value::Object(info));
-        Some(out)
+        Some(handle_info_json(media, &shared.fingerprint))
     }
 }
 
@@ -952,6 +964,13 @@ impl LoopHook for EngineHook {
                         forwards: u64::from(stats.forwards),
                     };
                     cp.set_shard_counters(stats.shard.0, shard);
+                    self.0.borrow().request_peer_stats(stats.shard);
+                }
+                ShardEvent::PeerStats(stats) => {
+                    let mut shared = self.0.borrow_mut();
+                    if let Some(media) = shared.handles.get_mut(&handle_id(stats.peer)) {
+                        media.stats = Some(stats);
+                    }
                 }
                 other => {
                     if let Some((handle, event)) = self.translate(other) {
@@ -985,7 +1004,13 @@ impl EngineHook {
 
     fn translate(&self, event: ShardEvent) -> Option<(HandleId, PeerEvent)> {
         match event {
-            ShardEvent::PeerConnected { peer, .. } => Some((handle_id(peer), PeerEvent::WebrtcUp)),
+            ShardEvent::PeerConnected { peer, profile } => {
+                let handle = handle_id(peer);
+                if let Some(media) = self.0.borrow_mut().handles.get_mut(&handle) {
+                    media.connected = Some(profile);
+                }
+                Some((handle, PeerEvent::WebrtcUp))
+            }
             ShardEvent::Media {
                 peer,
                 mid,
@@ -1144,6 +1169,127 @@ fn simulcast_inbound(media: &RemoteMedia) -> SimulcastInbound {
         rid_ext: ext(portunus_sdp::extension::RID),
         repaired_rid_ext: ext(portunus_sdp::extension::REPAIRED_RID),
         mid_ext: ext(portunus_sdp::extension::MID),
+    }
+}
+
+/// Admin `handle_info`'s ICE/DTLS/media sections, in Janus's shape (admin.md §5) as far as
+/// this server has the facts.
+fn handle_info_json(media: &HandleMedia, fingerprint: &str) -> Map<String, Value> {
+    let mut info = Map::new();
+    info.insert("ice-mode".into(), "lite".into());
+    info.insert("ice-role".into(), "controlled".into());
+    let mut sdps = Map::new();
+    if let Some(remote) = &media.remote {
+        sdps.insert(
+            "profile".into(),
+            remote.rtp_profile.clone().unwrap_or_default().into(),
+        );
+        sdps.insert("remote".into(), remote.sdp.to_string().into());
+    }
+    if let Some(local) = &media.local {
+        sdps.insert("local".into(), local.sdp.to_string().into());
+    }
+    info.insert("sdps".into(), Value::Object(sdps));
+    let state = if media.connected.is_some() {
+        "connected"
+    } else {
+        "checking"
+    };
+    let ice = serde_json::json!({
+        "state": state,
+        "shard": media.shard.0,
+        "local-ufrag": media.local_ice.ufrag(),
+        "remote-ufrag": media.remote.as_ref().map(|r| r.ice_ufrag.clone()),
+        "ready": u8::from(media.connected.is_some()),
+    });
+    let remote_fp = media.remote.as_ref().and_then(|r| r.fingerprint.as_ref());
+    let dtls_role = media.merge.as_ref().map(|m| match m.dtls_role {
+        jsep::DtlsRole::Client => "active",
+        jsep::DtlsRole::Server => "passive",
+    });
+    let dtls = serde_json::json!({
+        "fingerprint": fingerprint,
+        "remote-fingerprint": remote_fp.map(|f| f.value.clone()),
+        "remote-fingerprint-hash": remote_fp.map(|f| f.hash.clone()),
+        "dtls-role": dtls_role,
+        "dtls-state": if media.connected.is_some() { "connected" } else { "created" },
+        "srtp-profile": media.connected.map(srtp_profile_name),
+        "ready": media.connected.is_some(),
+    });
+    let mut webrtc = Map::new();
+    webrtc.insert("ice".into(), ice);
+    webrtc.insert("dtls".into(), dtls);
+    webrtc.insert("media".into(), Value::Object(media_info(media)));
+    info.insert("webrtc".into(), Value::Object(webrtc));
+    info
+}
+
+/// The `media` map of `handle_info`, keyed by m-line index, with the shard's statistics.
+fn media_info(media: &HandleMedia) -> Map<String, Value> {
+    let mut out = Map::new();
+    let Some(remote) = &media.remote else {
+        return out;
+    };
+    for m in &remote.media {
+        let kind = match m.kind {
+            SdpKind::Audio => "audio",
+            SdpKind::Video => "video",
+            SdpKind::Application => "data",
+        };
+        let mut entry =
+            serde_json::json!({"type": kind, "mindex": m.index, "mid": m.mid.to_string()});
+        let ours = media
+            .local
+            .as_ref()
+            .and_then(|l| l.media_by_mid(m.mid.as_str()));
+        if m.kind != SdpKind::Application {
+            let ssrc = ours.and_then(|o| o.ssrcs.first()).map(|s| s.ssrc);
+            entry["ssrc"] = serde_json::json!({"ssrc": ssrc, "ssrc-peer": publisher_ssrc(m)});
+            if let Some(codec) = ours.and_then(|o| o.codecs.first()) {
+                entry["codecs"] = serde_json::json!({"pt": codec.payload_type, "codec": codec.name.to_lowercase()});
+            }
+        }
+        if let Some(stats) = &media.stats {
+            let inbound = stats
+                .inbound
+                .iter()
+                .filter(|s| s.mid.as_deref() == Some(m.mid.as_str()));
+            let (packets_in, bytes_in, nacks_in, lost_in) =
+                inbound.fold((0, 0, 0, 0i64), |a, s| {
+                    (
+                        a.0 + s.packets,
+                        a.1 + s.bytes,
+                        a.2 + s.nacks_sent,
+                        a.3 + s.lost,
+                    )
+                });
+            let ssrc = ours.and_then(|o| o.ssrcs.first()).map(|s| s.ssrc);
+            let outbound = stats.outbound.iter().filter(|s| Some(s.ssrc) == ssrc);
+            let (packets_out, bytes_out, nacks_out, rtt) = outbound
+                .fold((0, 0, 0, None), |a, s| {
+                    (a.0 + s.packets, a.1 + s.bytes, a.2 + s.nacks, a.3.or(s.rtt))
+                });
+            entry["stats"] = serde_json::json!({
+                "in": {"packets": packets_in, "bytes": bytes_in, "nacks": nacks_in},
+                "out": {"packets": packets_out, "bytes": bytes_out, "nacks": nacks_out},
+            });
+            entry["rtcp"] = serde_json::json!({"main": {
+                "lost": lost_in,
+                "rtt": rtt.map(|r: Duration| u64::try_from(r.as_millis()).unwrap_or(u64::MAX)),
+            }});
+        }
+        out.insert(m.index.to_string(), entry);
+    }
+    out
+}
+
+/// OpenSSL's name of a DTLS-SRTP profile, as Janus reports it.
+fn srtp_profile_name(profile: portunus_srtp::SrtpProfile) -> &'static str {
+    match profile {
+        portunus_srtp::SrtpProfile::Aes128CmHmacSha1_80 => "SRTP_AES128_CM_SHA1_80",
+        portunus_srtp::SrtpProfile::Aes128CmHmacSha1_32 => "SRTP_AES128_CM_SHA1_32",
+        portunus_srtp::SrtpProfile::AeadAes128Gcm => "SRTP_AEAD_AES_128_GCM",
+        _ => "SRTP_AEAD_AES_256_GCM",
     }
 }
 

@@ -427,6 +427,29 @@ fn echotest_echoes_media_and_data_through_the_dataplane() {
         })
         .expect("per-shard packet counters on /metrics");
     assert!(received >= 5, "{received}");
+
+    // Admin handle_info shows the PeerConnection as the dataplane reports it.
+    let request = json!({"janus": "handle_info", "transaction": "h", "session_id": session,
+        "handle_id": handle});
+    let info = (0..50)
+        .find_map(|_| {
+            let reply: Value = serde_json::from_str(&http_post(admin, "/admin", &request)).ok()?;
+            let info = reply["info"].clone();
+            let packets = info["webrtc"]["media"]["0"]["stats"]["in"]["packets"].as_u64();
+            if packets.unwrap_or(0) == 0 {
+                std::thread::sleep(Duration::from_millis(100));
+                return None;
+            }
+            Some(info)
+        })
+        .expect("handle_info with media statistics");
+    assert_eq!(info["webrtc"]["dtls"]["dtls-state"], "connected", "{info}");
+    assert_eq!(info["webrtc"]["dtls"]["dtls-role"], "active", "{info}");
+    assert_eq!(info["webrtc"]["media"]["0"]["type"], "audio", "{info}");
+    assert!(
+        info["webrtc"]["media"]["0"]["stats"]["out"]["packets"].as_u64() > Some(0),
+        "{info}"
+    );
     server.stop().expect("the server stops cleanly");
 }
 
@@ -441,12 +464,29 @@ fn shard_packets_in(metrics: &str) -> u64 {
 
 /// A plain HTTP/1.1 GET on 127.0.0.1; returns the body.
 fn http_get(port: u16, path: &str) -> String {
+    http(
+        port,
+        &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
+    )
+}
+
+/// A plain HTTP/1.1 POST of a JSON body on 127.0.0.1; returns the body.
+fn http_post(port: u16, path: &str, body: &Value) -> String {
+    let body = body.to_string();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    http(port, &(head + &body))
+}
+
+/// One request on a fresh connection; returns the response body.
+fn http(port: u16, request: &str) -> String {
     use std::io::{Read, Write};
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .expect("timeout");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).expect("request");
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
