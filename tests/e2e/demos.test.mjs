@@ -163,7 +163,7 @@ describe("demo pages", { timeout: 10 * CASE_MS }, () => {
     await b.close();
   });
 
-  test("streaming: a viewer decodes an ffmpeg RTP feed", { timeout: CASE_MS, todo: TODO.streaming }, async (t) => {
+  test("streaming: a viewer decodes an ffmpeg RTP feed", { timeout: CASE_MS }, async (t) => {
     if (spawnSync("ffmpeg", ["-version"]).status !== 0) throw new Error("ffmpeg is not installed");
     const page = await browser.page(`${server.base}/demos/streaming.html`);
     const list = await waitForState(page, state, (s) => s.mountpoints.length > 0, 15_000, "mountpoints");

@@ -133,7 +133,7 @@ describe("janus.js", { timeout: 10 * CASE_MS }, () => {
     await b.close();
   });
 
-  test("streaming: a viewer decodes an ffmpeg RTP feed", { timeout: CASE_MS, todo: TODO.streaming }, async (tc) => {
+  test("streaming: a viewer decodes an ffmpeg RTP feed", { timeout: CASE_MS }, async (tc) => {
     if (spawnSync("ffmpeg", ["-version"]).status !== 0) throw new Error("ffmpeg is not installed");
     const page = await open();
     const list = await page.evaluate(() => streamingList());

@@ -186,8 +186,8 @@ export async function serveStatic(routes) {
  * but do not fail the suite. Remove a reason's use once its cases pass.
  */
 export const TODO = {
-  simulcast: "waiting for simulcast layer selection in the dataplane (the subscriber gets one fixed layer)",
-  streaming: "waiting for the Streaming plugin and an ffmpeg-fed mountpoint",
+  simulcast:
+    "waiting for simulcast layer selection: the subscriber stays on the 320x180 layer and gets no substream event",
 };
 
 /**
