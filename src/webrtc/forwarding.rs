@@ -1,0 +1,313 @@
+//! Forwarding rules from plugins' intents: a publisher's stream (SSRC, payload types,
+//! header-extension ids, simulcast layers) mapped onto what a subscriber's description
+//! announced, and the other per-handle media intents (keyframes, data, layers, REMB caps).
+
+use super::*;
+
+impl Shared {
+    /// Installs a forward of `from`'s stream on `from_mid` to `to`'s `to_mid`, translating
+    /// SSRC, payload types and extension ids between the two descriptions.
+    pub(super) fn forward(
+        &mut self,
+        from: HandleId,
+        from_mid: &str,
+        to: HandleId,
+        to_mid: &str,
+        layers: &PluginLayers,
+    ) -> Result<(), &'static str> {
+        let publisher = self
+            .handles
+            .get(&from)
+            .ok_or("no media state for the publisher")?;
+        let subscriber = self
+            .handles
+            .get(&to)
+            .ok_or("no media state for the subscriber")?;
+        let source = publisher
+            .remote
+            .as_ref()
+            .and_then(|r| r.media_by_mid(from_mid))
+            .ok_or("the publisher has no such mid")?;
+        let target = subscriber
+            .local
+            .as_ref()
+            .and_then(|l| l.media_by_mid(to_mid))
+            .ok_or("the subscriber has no such mid")?;
+        let source_ssrc = if source.is_simulcast() {
+            simulcast_key(source)
+        } else {
+            publisher_ssrc(source).ok_or("the publisher announced no SSRC for the mid")?
+        };
+        let ssrc = target
+            .ssrcs
+            .first()
+            .map(|s| s.ssrc)
+            .ok_or("the subscriber's m-line sends nothing")?;
+        let key = StreamKey {
+            publisher: peer_id(from),
+            ssrc: source_ssrc,
+        };
+        let sub = Subscription {
+            subscriber: peer_id(to),
+            source: key,
+            source_shard: publisher.shard,
+            ssrc,
+            rtx: subscriber_rtx(subscriber, target),
+            payload_types: payload_type_map(source, target),
+            extensions: extension_map(source, target),
+            clock_rate: target.codecs.first().map_or(90_000, |c| c.clock_rate),
+            kind: if target.kind == SdpKind::Audio {
+                DpKind::Audio
+            } else {
+                DpKind::Video
+            },
+            codec: (target.kind == SdpKind::Video)
+                .then(|| {
+                    target
+                        .codecs
+                        .first()
+                        .and_then(|c| VideoCodec::from_encoding_name(&c.name))
+                })
+                .flatten(),
+            simulcast: source.is_simulcast().then(|| layer_prefs(layers)),
+        };
+        let (subscriber_shard, source_shard) = (subscriber.shard, publisher.shard);
+        self.unforward(to, to_mid);
+        self.dataplane
+            .add_forward(subscriber_shard, sub)
+            .map_err(|_| "the dataplane refused the forward")?;
+        self.forwards
+            .insert((to, to_mid.to_owned()), (key, source_shard));
+        Ok(())
+    }
+
+    pub(super) fn unforward(&mut self, to: HandleId, to_mid: &str) {
+        let Some((source, source_shard)) = self.forwards.remove(&(to, to_mid.to_owned())) else {
+            return;
+        };
+        if let Some(subscriber) = self.handles.get(&to) {
+            let _ =
+                self.dataplane
+                    .remove_forward(subscriber.shard, peer_id(to), source, source_shard);
+        }
+    }
+
+    /// Removes every forward `handle` receives or feeds.
+    pub(super) fn remove_forwards_of(&mut self, handle: HandleId) {
+        let involved: Vec<(HandleId, String)> = self
+            .forwards
+            .iter()
+            .filter(|((to, _), (source, _))| *to == handle || source.publisher == peer_id(handle))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (to, mid) in involved {
+            self.unforward(to, &mid);
+        }
+    }
+
+    pub(super) fn request_keyframe(
+        &self,
+        handle: HandleId,
+        mid: Option<&str>,
+    ) -> Result<(), &'static str> {
+        let media = self.handles.get(&handle).ok_or("no media state")?;
+        let remote = media.remote.as_ref().ok_or("no remote description")?;
+        let shard = media.shard;
+        let video = remote
+            .media
+            .iter()
+            .filter(|m| m.kind == SdpKind::Video && mid.is_none_or(|x| m.mid.as_str() == x));
+        let sources: Vec<u32> = video.filter_map(publisher_ssrc).collect();
+        for ssrc in sources {
+            let source = StreamKey {
+                publisher: peer_id(handle),
+                ssrc,
+            };
+            let _ = self
+                .dataplane
+                .send(shard, ShardCommand::RequestKeyframe { source });
+        }
+        Ok(())
+    }
+
+    pub(super) fn send_data(
+        &self,
+        handle: HandleId,
+        label: Option<&str>,
+        binary: bool,
+        data: Vec<u8>,
+    ) -> Result<(), &'static str> {
+        let shard = self.handles.get(&handle).ok_or("no media state")?.shard;
+        let channels = self
+            .channels
+            .get(&handle)
+            .ok_or("no data channel is open")?;
+        let channel = label
+            .and_then(|l| channels.iter().find(|(_, name)| name == l))
+            .or_else(|| channels.first())
+            .map(|(id, _)| *id)
+            .ok_or("no data channel is open")?;
+        let kind = if binary {
+            MessageKind::Binary
+        } else {
+            MessageKind::String
+        };
+        let command = ShardCommand::SendData {
+            peer: peer_id(handle),
+            channel,
+            kind,
+            data,
+        };
+        self.dataplane
+            .send(shard, command)
+            .map_err(|_| "the dataplane refused the message")
+    }
+
+    /// Changes what a simulcast subscription selects.
+    pub(super) fn set_layers(
+        &self,
+        to: HandleId,
+        to_mid: &str,
+        layers: &PluginLayers,
+    ) -> Result<(), &'static str> {
+        let subscriber = self.handles.get(&to).ok_or("no media state")?;
+        let target = subscriber
+            .local
+            .as_ref()
+            .and_then(|l| l.media_by_mid(to_mid))
+            .ok_or("the subscriber has no such mid")?;
+        let ssrc = target
+            .ssrcs
+            .first()
+            .map(|s| s.ssrc)
+            .ok_or("the m-line sends nothing")?;
+        let prefs = layer_prefs(layers);
+        let command = ShardCommand::SetLayers {
+            subscriber: peer_id(to),
+            ssrc,
+            substream: Some(prefs.substream),
+            temporal: Some(prefs.temporal),
+            fallback: Some(prefs.fallback),
+        };
+        self.dataplane
+            .send(subscriber.shard, command)
+            .map_err(|_| "the dataplane refused the layers")
+    }
+
+    /// Caps the REMB sent to `handle`'s peer (0: no cap).
+    pub(super) fn set_bitrate_cap(
+        &self,
+        handle: HandleId,
+        bitrate: u32,
+    ) -> Result<(), &'static str> {
+        let media = self.handles.get(&handle).ok_or("no media state")?;
+        let command = ShardCommand::SetBitrateCap {
+            peer: peer_id(handle),
+            bitrate: (bitrate > 0).then_some(u64::from(bitrate)),
+        };
+        self.dataplane
+            .send(media.shard, command)
+            .map_err(|_| "the dataplane refused the cap")
+    }
+}
+
+/// The forwarding key of a simulcast m-line: its substream-0 SSRC when the SDP names one,
+/// else a value derived from the m-line index that no real SSRC of the peer is likely to
+/// take (rid-only offers name no SSRC at all).
+pub(super) fn simulcast_key(media: &RemoteMedia) -> u32 {
+    media.peer_ssrcs[0]
+        .or(media.fallback_ssrc)
+        .unwrap_or(0x5157_0000 | u32::try_from(media.index & 0xffff).unwrap_or(0))
+}
+
+/// What the dataplane needs to know of a simulcast m-line.
+pub(super) fn simulcast_inbound(media: &RemoteMedia) -> SimulcastInbound {
+    let ext = |uri: &str| {
+        media
+            .extmaps
+            .iter()
+            .find(|e| e.uri == uri)
+            .and_then(|e| u8::try_from(e.id).ok())
+    };
+    SimulcastInbound {
+        key: simulcast_key(media),
+        mid: media.mid.to_string(),
+        ssrcs: media.peer_ssrcs,
+        rtx_ssrcs: media.peer_rtx_ssrcs,
+        rids: media.simulcast_rids.clone().map(|r| r.map(|r| r.0)),
+        rid_ext: ext(portunus_sdp::extension::RID),
+        repaired_rid_ext: ext(portunus_sdp::extension::REPAIRED_RID),
+        mid_ext: ext(portunus_sdp::extension::MID),
+    }
+}
+
+pub(super) fn layer_prefs(layers: &PluginLayers) -> LayerPrefs {
+    LayerPrefs {
+        substream: layers.substream.min(2),
+        temporal: layers.temporal.min(2),
+        fallback: Duration::from_micros(layers.fallback_us),
+    }
+}
+
+/// The SSRC a publisher's m-line sends its (lowest) stream with.
+pub(super) fn publisher_ssrc(media: &RemoteMedia) -> Option<u32> {
+    media
+        .peer_ssrcs
+        .iter()
+        .flatten()
+        .next()
+        .copied()
+        .or(media.fallback_ssrc)
+        .or_else(|| media.ssrcs.first().map(|s| s.ssrc))
+}
+
+/// Publisher payload type → subscriber payload type, matched by codec name and clock rate;
+/// RTX payload types follow their codec.
+pub(super) fn payload_type_map(source: &RemoteMedia, target: &RemoteMedia) -> Vec<(u8, u8)> {
+    let mut map = Vec::new();
+    for codec in &source.codecs {
+        let Some(theirs) = target
+            .codecs
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(&codec.name) && c.clock_rate == codec.clock_rate)
+        else {
+            continue;
+        };
+        if codec.name.eq_ignore_ascii_case("rtx") {
+            continue;
+        }
+        map.push((codec.payload_type, theirs.payload_type));
+        if let (Some(a), Some(b)) = (codec.rtx_payload_type, theirs.rtx_payload_type) {
+            map.push((a, b));
+        }
+    }
+    map
+}
+
+/// Publisher extension id → subscriber extension id for every URI both negotiated.
+pub(super) fn extension_map(source: &RemoteMedia, target: &RemoteMedia) -> ExtIdMap {
+    let mut map = ExtIdMap::new();
+    for ext in &source.extmaps {
+        let Some(theirs) = target.extmaps.iter().find(|e| e.uri == ext.uri) else {
+            continue;
+        };
+        if let (Ok(from), Ok(to)) = (u8::try_from(ext.id), u8::try_from(theirs.id)) {
+            // Only id 0 is refused, and no SDP assigns it: nothing to handle.
+            let _ = map.set(from, to);
+        }
+    }
+    map
+}
+
+/// The subscriber's RTX SSRC and payload type for the m-line, when it negotiated RTX.
+pub(super) fn subscriber_rtx(subscriber: &HandleMedia, target: &RemoteMedia) -> Option<(u32, u8)> {
+    let state = subscriber
+        .merge
+        .as_ref()?
+        .media
+        .iter()
+        .find(|m| m.mid == target.mid)?;
+    let rtx_ssrc = state.rtx_ssrc?;
+    let rtx_pt = target.codecs.first()?.rtx_payload_type?;
+    Some((rtx_ssrc, rtx_pt))
+}
