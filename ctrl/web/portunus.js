@@ -460,6 +460,7 @@
   async function stats(pc) {
     const out = {
       pairState: null,
+      availableOutgoingBitrate: undefined,
       dtlsState: null,
       iceState: pc ? pc.iceConnectionState : null,
       inbound: [],
@@ -474,7 +475,11 @@
       if (s.type === "transport") {
         out.dtlsState = s.dtlsState;
         const pair = byId.get(s.selectedCandidatePairId);
-        if (pair) out.pairState = pair.state;
+        if (pair) {
+          out.pairState = pair.state;
+          // The sender's bandwidth estimate: it stays low without congestion feedback.
+          out.availableOutgoingBitrate = pair.availableOutgoingBitrate;
+        }
       } else if (s.type === "inbound-rtp") {
         out.inbound.push({
           kind: s.kind,
@@ -493,6 +498,7 @@
           framesEncoded: s.framesEncoded || 0,
           frameWidth: s.frameWidth || 0,
           frameHeight: s.frameHeight || 0,
+          qualityLimitationReason: s.qualityLimitationReason,
         });
       } else if (s.type === "data-channel") {
         out.dataChannels.push({

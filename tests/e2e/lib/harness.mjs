@@ -187,7 +187,7 @@ export async function serveStatic(routes) {
  */
 export const TODO = {
   simulcast:
-    "waiting for simulcast layer selection: the subscriber stays on the 320x180 layer and gets no substream event",
+    "waiting for congestion feedback (transport-cc or REMB) to publishers: without it Chrome's bandwidth estimate stays low and it sends only the 320x180 layer",
 };
 
 /**
@@ -198,7 +198,7 @@ export function feedMountpoint() {
   const port = process.env.E2E_STREAM_PORT || "5004";
   return spawn("ffmpeg", [
     "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=15",
-    "-c:v", "libvpx", "-deadline", "realtime", "-b:v", "300k", "-payload_type", "100",
+    "-c:v", "libvpx", "-deadline", "realtime", "-b:v", "300k", "-g", "15", "-payload_type", "100",
     "-f", "rtp", `rtp://127.0.0.1:${port}`,
   ], { stdio: "ignore" });
 }
