@@ -7,6 +7,8 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use common::{Http, start, test_config};
+use portunus_ctrl::metrics::ShardCounters;
+use portunus_ctrl::{RunningServer, Server};
 use serde_json::json;
 
 const PAGES: &[(&str, &str)] = &[
@@ -233,4 +235,35 @@ fn status_json_wants_the_api_secret_when_one_is_set() {
     assert_eq!(c.get("/portunus/status?apisecret=s3cret").status, 200);
     // The pages themselves stay public.
     assert_eq!(c.get("/demos/status.html").status, 200);
+}
+
+#[test]
+fn status_json_lists_each_shards_counters() {
+    let server = RunningServer::spawn(test_config(), |s: &mut Server| {
+        let cp = s.control_plane();
+        for shard in [1, 0] {
+            let c = ShardCounters {
+                packets_in: 100 + u64::from(shard),
+                packets_out: 200,
+                bytes_in: 3000,
+                bytes_out: 4000,
+                drops: vec![("no_route".into(), 2)],
+                peers: 3,
+                forwards: 4,
+            };
+            cp.set_shard_counters(shard, c);
+        }
+    })
+    .expect("server starts");
+    let mut c = Http::connect(server.ports.http.unwrap());
+    let s = c.get("/portunus/status").json();
+    assert_eq!(
+        s["shards"],
+        json!([
+            {"shard":0,"packets_in":100,"packets_out":200,"bytes_in":3000,"bytes_out":4000,
+             "peers":3,"forwards":4,"drops":{"no_route":2}},
+            {"shard":1,"packets_in":101,"packets_out":200,"bytes_in":3000,"bytes_out":4000,
+             "peers":3,"forwards":4,"drops":{"no_route":2}},
+        ])
+    );
 }

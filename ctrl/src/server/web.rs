@@ -129,6 +129,8 @@ impl Server {
                     "packets_out": c.packets_out,
                     "bytes_in": c.bytes_in,
                     "bytes_out": c.bytes_out,
+                    "peers": c.peers,
+                    "forwards": c.forwards,
                     "drops": drops,
                 })
             })
