@@ -138,6 +138,8 @@ pub struct Counters {
     pub rr_sent: u64,
     /// REMBs sent to publishers.
     pub remb_sent: u64,
+    /// Transport-wide congestion control feedback packets sent to publishers.
+    pub twcc_sent: u64,
     /// Sender-report compounds sent to subscribers.
     pub sr_sent: u64,
     /// Packets of a VP8 temporal layer above a subscriber's, deliberately not sent (not a

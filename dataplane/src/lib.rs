@@ -45,7 +45,11 @@
 //! in a publisher's video are NACKed at once when [`RtcpConfig::nack`] is set, and its RTX
 //! answers are unwrapped and forwarded like the originals. [`ShardCommand::GetPeerStats`]
 //! answers with [`ShardEvent::PeerStats`] (Admin `handle_info`); [`ShardEvent::SlowLink`]
-//! reports loss over the configured threshold in either direction.
+//! reports loss over the configured threshold in either direction. When
+//! [`RtcpConfig::twcc_ext`] names the peer's transport-wide sequence number extension, the
+//! arrival of every number is kept in a fixed ring and reported back every 50 ms as
+//! transport-wide congestion control feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01
+//! §3.1), split over several packets when one would exceed 1000 bytes.
 //!
 //! Plain RTP: [`ShardCommand::OpenRtpInput`] binds a Streaming mountpoint stream's UDP ports
 //! (added to the running backend, io_uring or epoll, and removed again by

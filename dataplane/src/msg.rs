@@ -158,6 +158,11 @@ pub struct RtcpConfig {
     /// [`ShardEvent::SlowLink`] when more packets than this are lost per second in either
     /// direction (Janus's `slowlink_threshold`); 0 disables it.
     pub slowlink_threshold: u32,
+    /// The peer's id of the transport-wide sequence number extension
+    /// (`http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01`) when
+    /// negotiated: the arrival of every number is then reported back in TWCC feedback
+    /// every 50 ms, which a browser's send-side bandwidth estimate needs to rise.
+    pub twcc_ext: Option<u8>,
 }
 
 /// Reception statistics of one stream a peer sends us.

@@ -57,6 +57,7 @@ fn rtcp_round_trip(backend: BackendKind) {
                 nack: true,
                 bitrate_cap: Some(CAP),
                 slowlink_threshold: 1,
+                twcc_ext: None,
             }),
         },
     );

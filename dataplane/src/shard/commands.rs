@@ -144,7 +144,15 @@ impl State {
             }
             ShardCommand::SetSimulcast { peer, stream } => self.set_simulcast(peer, *stream),
             ShardCommand::ConfigureRtcp { peer, config } => match self.by_id.get(&peer) {
-                Some(&slot) => self.sessions[slot].rtcp = *config,
+                Some(&slot) => {
+                    let s = &mut self.sessions[slot];
+                    match (config.twcc_ext, s.twcc.is_some()) {
+                        (Some(_), false) => s.twcc = Some(super::twcc::TwccRecorder::new()),
+                        (None, true) => s.twcc = None,
+                        _ => {}
+                    }
+                    s.rtcp = *config;
+                }
                 None => self.fail(None, peer, ShardError::NoSuchPeer),
             },
             ShardCommand::SetBitrateCap { peer, bitrate } => match self.by_id.get(&peer) {
@@ -250,6 +258,7 @@ impl State {
             rtcp: RtcpConfig::default(),
             estimate: None,
             nacked_in_interval: 0,
+            twcc: None,
         });
         self.by_id.insert(c.peer, slot);
         self.mark_dirty(slot);

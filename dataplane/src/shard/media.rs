@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use portunus_peer::{PeerError, Received};
-use portunus_rtp::ext::typed::{Mid, Rid};
+use portunus_rtp::ext::typed::{Mid, Rid, TransportCc};
 use portunus_rtp::rtcp::{RtcpCompound, RtcpPacket, write_pli};
 use portunus_rtp::{PacketKind, RtpPacket, RtpPacketMut, Ssrc, classify, recover_rtx, write_rtx};
 use portunus_srtp::{SrtpContext, SrtpError};
@@ -141,6 +141,12 @@ impl State {
             return;
         };
         let publisher = s.id;
+        if let (Some(id), Some(rec)) = (s.rtcp.twcc_ext, s.twcc.as_mut())
+            && let Some(seq) = view.extension(id).and_then(|d| TransportCc::parse(d).ok())
+        {
+            let ticks = self.ntp.rtp_units(now, super::twcc::TICK_HZ);
+            rec.on_packet(seq.0, ticks.max(0) as u64);
+        }
         let pos = match s
             .inbound
             .iter()

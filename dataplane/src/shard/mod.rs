@@ -6,6 +6,7 @@ mod commands;
 pub(crate) mod media;
 mod plain;
 pub(crate) mod rtcp;
+mod twcc;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -34,6 +35,9 @@ const XSHARD_BUDGET: usize = 256;
 const EVENT_BACKLOG: usize = 4096;
 /// How often media timeouts and statistics are looked at.
 const HOUSEKEEPING: Duration = Duration::from_millis(100);
+/// How often TWCC feedback goes to publishers that negotiated it (libwebrtc sends it
+/// every 50 to 250 ms).
+const TWCC_INTERVAL: Duration = Duration::from_millis(50);
 /// Most inbound SSRCs tracked per PeerConnection.
 const MAX_INBOUND: usize = 16;
 
@@ -112,6 +116,8 @@ pub(crate) struct Session {
     pub(crate) estimate: Option<(u64, Instant)>,
     /// Packets it NACKed in this RTCP interval (downlink slowlink).
     pub(crate) nacked_in_interval: u64,
+    /// Arrivals of its transport-wide sequence numbers, when TWCC was negotiated.
+    pub(crate) twcc: Option<twcc::TwccRecorder>,
 }
 
 /// Events for the control plane, with a bounded backlog for when its queue is full.
@@ -205,6 +211,9 @@ pub(crate) struct State {
     pub(crate) ntp: rtcp::NtpClock,
     next_rtcp: Instant,
     next_housekeeping: Instant,
+    next_twcc: Instant,
+    /// The statuses of the TWCC feedback being written.
+    twcc_scratch: Box<[Option<i16>; twcc::RING]>,
     next_stats: Option<Instant>,
     pub(crate) stopping: bool,
     /// RTP inputs, by slot and by stream.
@@ -260,6 +269,8 @@ impl State {
             ntp: rtcp::NtpClock::new(now),
             next_rtcp: now + rtcp_interval,
             next_housekeeping: now + HOUSEKEEPING,
+            next_twcc: now + TWCC_INTERVAL,
+            twcc_scratch: Box::new([None; twcc::RING]),
             stopping: false,
             inputs: slab::Slab::new(),
             input_by_key: HashMap::new(),
@@ -325,7 +336,7 @@ impl State {
     }
 
     fn next_deadline(&self) -> Instant {
-        let mut d = self.next_housekeeping;
+        let mut d = self.next_housekeeping.min(self.next_twcc);
         if let Some(Reverse((t, _, _))) = self.timers.peek() {
             d = d.min(*t);
         }
@@ -460,6 +471,10 @@ impl State {
     }
 
     fn housekeeping(&mut self) {
+        if self.now >= self.next_twcc {
+            self.next_twcc = self.now + TWCC_INTERVAL;
+            self.twcc_tick();
+        }
         if self.now < self.next_housekeeping {
             return;
         }

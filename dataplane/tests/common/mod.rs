@@ -72,6 +72,10 @@ pub struct Client {
     pub rids: Vec<String>,
     /// The RTX payload types `(rtx, apt)` of its offer (publishers).
     pub rtx_pts: Vec<(u8, u8)>,
+    /// The transport-wide sequence number extension id of its offer (publishers).
+    pub twcc_ext: Option<u8>,
+    /// Send-side (TWCC) estimates str0m reported, in bit/s.
+    pub twcc: Vec<u64>,
     /// Drop every n-th outgoing RTP packet (0: none), to make the dataplane NACK.
     pub drop_out_every: u32,
     pub rtp_out: u32,
@@ -166,11 +170,35 @@ pub fn publisher(dp: &Dataplane, shard: ShardId, id: u64, now: Instant) -> Clien
 
 /// A publisher that also offers a data channel (`chat`) when `data` is set.
 pub fn publisher_with(dp: &Dataplane, shard: ShardId, id: u64, now: Instant, data: bool) -> Client {
+    publisher_inner(dp, shard, id, now, data, None)
+}
+
+/// A publisher whose str0m runs its send-side bandwidth estimation (TWCC) from `initial`.
+pub fn publisher_with_bwe(
+    dp: &Dataplane,
+    shard: ShardId,
+    id: u64,
+    now: Instant,
+    initial: str0m::bwe::Bitrate,
+) -> Client {
+    publisher_inner(dp, shard, id, now, false, Some(initial))
+}
+
+fn publisher_inner(
+    dp: &Dataplane,
+    shard: ShardId,
+    id: u64,
+    now: Instant,
+    data: bool,
+    bwe: Option<str0m::bwe::Bitrate>,
+) -> Client {
     let (sock, addr) = bind_client();
     let server = dp.local_addrs(shard)[0];
-    let mut rtc = Rtc::builder()
-        .set_stats_interval(Some(Duration::from_millis(200)))
-        .build(now);
+    let mut builder = Rtc::builder().set_stats_interval(Some(Duration::from_millis(200)));
+    if bwe.is_some() {
+        builder = builder.enable_bwe(bwe);
+    }
+    let mut rtc = builder.build(now);
     rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
     let mut change = rtc.sdp_api();
     let mid = change.add_media(StrKind::Video, Direction::SendOnly, None, None, None);
@@ -206,6 +234,11 @@ pub fn publisher_with(dp: &Dataplane, shard: ShardId, id: u64, now: Instant, dat
     }];
     let pt = vp8_pt(media);
     let rtx_pts = media.rtx.clone();
+    let twcc_ext = media
+        .extmaps
+        .iter()
+        .find(|e| e.uri == portunus_sdp::extension::TRANSPORT_WIDE_CC)
+        .and_then(|e| u8::try_from(e.id).ok());
     let mut cmd = create_command(PeerId(id), creds, &remote, inbound);
     if let (true, ShardCommand::CreatePeer(c)) = (data, &mut cmd) {
         let m = remote
@@ -239,6 +272,8 @@ pub fn publisher_with(dp: &Dataplane, shard: ShardId, id: u64, now: Instant, dat
         keyframe_rids: Vec::new(),
         rids: Vec::new(),
         rtx_pts,
+        twcc_ext,
+        twcc: Vec::new(),
         drop_out_every: 0,
         rtp_out: 0,
         remb: Vec::new(),
@@ -352,6 +387,8 @@ pub fn simulcast_publisher(
         keyframe_rids: Vec::new(),
         rids,
         rtx_pts: Vec::new(),
+        twcc_ext: None,
+        twcc: Vec::new(),
         drop_out_every: 0,
         rtp_out: 0,
         remb: Vec::new(),
@@ -415,6 +452,8 @@ pub fn subscriber(dp: &Dataplane, shard: ShardId, id: u64, now: Instant) -> Clie
         keyframe_rids: Vec::new(),
         rids: Vec::new(),
         rtx_pts: Vec::new(),
+        twcc_ext: None,
+        twcc: Vec::new(),
         drop_out_every: 0,
         rtp_out: 0,
         remb: Vec::new(),
@@ -503,6 +542,11 @@ impl Client {
                         estimate, ..
                     }) => {
                         self.remb.push(estimate.as_u64());
+                    }
+                    Event::EgressBitrateEstimate(str0m::bwe::BweKind::Twcc {
+                        estimate, ..
+                    }) => {
+                        self.twcc.push(estimate.as_u64());
                     }
                     Event::MediaEgressStats(st) if st.remote.is_some() => self.rr_seen = true,
                     Event::MediaIngressStats(st) => {
