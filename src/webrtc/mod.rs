@@ -250,6 +250,13 @@ impl Shared {
                 nack: remote.media.iter().any(|m| m.nack),
                 bitrate_cap: None,
                 slowlink_threshold: self.slowlink_threshold,
+                // One id for the whole BUNDLE: the first m-line that maps it.
+                twcc_ext: remote
+                    .media
+                    .iter()
+                    .flat_map(|m| m.extmaps.iter())
+                    .find(|e| e.uri == portunus_sdp::extension::TRANSPORT_WIDE_CC)
+                    .and_then(|e| u8::try_from(e.id).ok()),
             }),
         });
         for command in follow_up {
