@@ -181,14 +181,22 @@ export async function serveStatic(routes) {
   };
 }
 
+
 /**
- * Cases that cannot pass yet are marked `{ todo }` with these reasons: they still run and report,
- * but do not fail the suite. Remove a reason's use once its cases pass.
+ * One Janus API round trip over HTTP: `create` a session, `attach` `plugin`, send `body` as a
+ * synchronous `message`, `destroy` the session; returns the plugin's data.
  */
-export const TODO = {
-  simulcast:
-    "waiting for congestion feedback (transport-cc or REMB) to publishers: without it Chrome's bandwidth estimate stays low and it sends only the 320x180 layer",
-};
+export async function pluginRequest(base, plugin, body) {
+  const post = async (path, msg) => {
+    const r = await fetch(`${base}${path}`, { method: "POST", body: JSON.stringify({ transaction: "e2e", ...msg }) });
+    return r.json();
+  };
+  const session = (await post("/janus", { janus: "create" })).data.id;
+  const handle = (await post(`/janus/${session}`, { janus: "attach", plugin })).data.id;
+  const reply = await post(`/janus/${session}/${handle}`, { janus: "message", body });
+  await post(`/janus/${session}`, { janus: "destroy" });
+  return reply.plugindata && reply.plugindata.data;
+}
 
 /**
  * ffmpeg's test pattern as VP8 over RTP to a mountpoint's video port (E2E_STREAM_PORT, default
