@@ -23,29 +23,11 @@ impl Shared {
             .handles
             .get(&to)
             .ok_or("no media state for the subscriber")?;
-        let source = publisher
-            .remote
-            .as_ref()
-            .and_then(|r| r.media_by_mid(from_mid))
-            .ok_or("the publisher has no such mid")?;
-        let target = subscriber
-            .local
-            .as_ref()
-            .and_then(|l| l.media_by_mid(to_mid))
-            .ok_or("the subscriber has no such mid")?;
-        let source_ssrc = if source.is_simulcast() {
-            simulcast_key(source)
-        } else {
-            publisher_ssrc(source).ok_or("the publisher announced no SSRC for the mid")?
-        };
-        let ssrc = target
-            .ssrcs
-            .first()
-            .map(|s| s.ssrc)
-            .ok_or("the subscriber's m-line sends nothing")?;
+        let source = publisher.remote_mline(from_mid)?;
+        let (target, ssrc) = subscriber.sending_mline(to_mid)?;
         let key = StreamKey {
             publisher: peer_id(from),
-            ssrc: source_ssrc,
+            ssrc: forwarding_key(source)?,
         };
         let sub = Subscription {
             subscriber: peer_id(to),
@@ -56,11 +38,7 @@ impl Shared {
             payload_types: payload_type_map(source, target),
             extensions: extension_map(source, target),
             clock_rate: target.codecs.first().map_or(90_000, |c| c.clock_rate),
-            kind: if target.kind == SdpKind::Audio {
-                DpKind::Audio
-            } else {
-                DpKind::Video
-            },
+            kind: dataplane_kind(target.kind),
             codec: (target.kind == SdpKind::Video)
                 .then(|| {
                     target
@@ -171,16 +149,7 @@ impl Shared {
         layers: &PluginLayers,
     ) -> Result<(), &'static str> {
         let subscriber = self.handles.get(&to).ok_or("no media state")?;
-        let target = subscriber
-            .local
-            .as_ref()
-            .and_then(|l| l.media_by_mid(to_mid))
-            .ok_or("the subscriber has no such mid")?;
-        let ssrc = target
-            .ssrcs
-            .first()
-            .map(|s| s.ssrc)
-            .ok_or("the m-line sends nothing")?;
+        let (_, ssrc) = subscriber.sending_mline(to_mid)?;
         let prefs = layer_prefs(layers);
         let command = ShardCommand::SetLayers {
             subscriber: peer_id(to),
@@ -208,6 +177,49 @@ impl Shared {
         self.dataplane
             .send(media.shard, command)
             .map_err(|_| "the dataplane refused the cap")
+    }
+}
+
+impl HandleMedia {
+    /// The peer's m-line `mid`: what it sends us.
+    pub(super) fn remote_mline(&self, mid: &str) -> Result<&RemoteMedia, &'static str> {
+        self.remote
+            .as_ref()
+            .and_then(|r| r.media_by_mid(mid))
+            .ok_or("the publisher has no such mid")
+    }
+
+    /// Our m-line `mid` as the peer received it, and the SSRC we announced on it.
+    pub(super) fn sending_mline(&self, mid: &str) -> Result<(&RemoteMedia, u32), &'static str> {
+        let mline = self
+            .local
+            .as_ref()
+            .and_then(|l| l.media_by_mid(mid))
+            .ok_or("the subscriber has no such mid")?;
+        let ssrc = mline
+            .ssrcs
+            .first()
+            .map(|s| s.ssrc)
+            .ok_or("the m-line sends nothing")?;
+        Ok((mline, ssrc))
+    }
+}
+
+/// The SSRC a publisher's m-line is forwarded under: the simulcast key for a simulcast
+/// m-line, else the SSRC it announced.
+pub(super) fn forwarding_key(media: &RemoteMedia) -> Result<u32, &'static str> {
+    if media.is_simulcast() {
+        Ok(simulcast_key(media))
+    } else {
+        publisher_ssrc(media).ok_or("the publisher announced no SSRC for the mid")
+    }
+}
+
+pub(super) fn dataplane_kind(kind: SdpKind) -> DpKind {
+    if kind == SdpKind::Audio {
+        DpKind::Audio
+    } else {
+        DpKind::Video
     }
 }
 

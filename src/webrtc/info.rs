@@ -91,8 +91,12 @@ pub(super) fn media_info(media: &HandleMedia) -> Map<String, Value> {
             .local
             .as_ref()
             .and_then(|l| l.media_by_mid(m.mid.as_str()));
+        // The SSRC we announced on this m-line, when we send on it.
+        let ssrc = media
+            .sending_mline(m.mid.as_str())
+            .ok()
+            .map(|(_, ssrc)| ssrc);
         if m.kind != SdpKind::Application {
-            let ssrc = ours.and_then(|o| o.ssrcs.first()).map(|s| s.ssrc);
             entry["ssrc"] = serde_json::json!({"ssrc": ssrc, "ssrc-peer": publisher_ssrc(m)});
             if let Some(codec) = ours.and_then(|o| o.codecs.first()) {
                 entry["codecs"] = serde_json::json!({"pt": codec.payload_type, "codec": codec.name.to_lowercase()});
@@ -112,7 +116,6 @@ pub(super) fn media_info(media: &HandleMedia) -> Map<String, Value> {
                         a.3 + s.lost,
                     )
                 });
-            let ssrc = ours.and_then(|o| o.ssrcs.first()).map(|s| s.ssrc);
             let outbound = stats.outbound.iter().filter(|s| Some(s.ssrc) == ssrc);
             let (packets_out, bytes_out, nacks_out, rtt) = outbound
                 .fold((0, 0, 0, None), |a, s| {

@@ -59,7 +59,7 @@ mod forwarding;
 mod info;
 mod plain;
 
-use forwarding::simulcast_inbound;
+use forwarding::{dataplane_kind, simulcast_inbound};
 use info::handle_info_json;
 use plain::InputState;
 
@@ -710,11 +710,7 @@ fn create_peer_command(
         .iter()
         .filter(|m| m.kind != SdpKind::Application && m.port != 0)
         .flat_map(|m| {
-            let kind = if m.kind == SdpKind::Audio {
-                DpKind::Audio
-            } else {
-                DpKind::Video
-            };
+            let kind = dataplane_kind(m.kind);
             m.peer_ssrcs
                 .iter()
                 .zip(m.peer_rtx_ssrcs.iter())

@@ -1,7 +1,7 @@
 //! Plain RTP endpoints: Streaming mountpoints' RTP inputs and VideoRoom's `rtp_forward`
 //! outputs, placed on shards.
 
-use super::forwarding::{layer_prefs, publisher_ssrc, simulcast_key, subscriber_rtx};
+use super::forwarding::{forwarding_key, layer_prefs, subscriber_rtx};
 use super::*;
 
 /// A mountpoint stream fed by plain RTP.
@@ -104,16 +104,7 @@ impl Shared {
             .handles
             .get(&to)
             .ok_or("no media state for the viewer")?;
-        let target = viewer
-            .local
-            .as_ref()
-            .and_then(|l| l.media_by_mid(to_mid))
-            .ok_or("the viewer has no such mid")?;
-        let ssrc = target
-            .ssrcs
-            .first()
-            .map(|s| s.ssrc)
-            .ok_or("the viewer's m-line sends nothing")?;
+        let (target, ssrc) = viewer.sending_mline(to_mid)?;
         let payload_types = match (input.payload_type, target.codecs.first()) {
             (Some(from), Some(codec)) => vec![(from, codec.payload_type)],
             _ => Vec::new(),
@@ -160,16 +151,8 @@ impl Shared {
             .handles
             .get(&from)
             .ok_or("no media state for the publisher")?;
-        let media = publisher
-            .remote
-            .as_ref()
-            .and_then(|r| r.media_by_mid(mid))
-            .ok_or("the publisher has no such mid")?;
-        let source_ssrc = if media.is_simulcast() {
-            simulcast_key(media)
-        } else {
-            publisher_ssrc(media).ok_or("the publisher announced no SSRC for the mid")?
-        };
+        let media = publisher.remote_mline(mid)?;
+        let source_ssrc = forwarding_key(media)?;
         // Janus resolves names; this control thread must not block on DNS, so only
         // addresses are taken for now.
         let ip: IpAddr = host
