@@ -355,6 +355,129 @@ pub enum MediaCommand {
         /// Simulcast/SVC layer wishes.
         layers: LayerPrefs,
     },
+    /// Create an audio mix (an AudioBridge room), or change the settings of an open one.
+    /// Participants hear the sum of everyone else at the mix's sampling rate.
+    OpenMix(MixRoom),
+    /// End a mix: its participants leave it and its RTP forwarders stop.
+    CloseMix {
+        /// The mix id given in [`MixRoom::mix`].
+        mix: u64,
+    },
+    /// Put the handle's audio m-line `mid` into `mix` (leaving any mix it was in): what the
+    /// peer sends there is decoded and mixed into the others' audio, and the mix of the others
+    /// is sent back on the same m-line. May be sent right after the event carrying the
+    /// plugin's SDP answer: the media side applies it once the PeerConnection exists.
+    JoinMix {
+        /// The mix.
+        mix: u64,
+        /// The participant's handle.
+        handle: HandleId,
+        /// Its (first) audio m-line.
+        mid: String,
+        /// Per-participant settings.
+        settings: MixParticipant,
+    },
+    /// New settings for a handle already in a mix (mute, volume, pan, encoder).
+    UpdateMix {
+        /// The participant's handle.
+        handle: HandleId,
+        /// The settings that replace the previous ones.
+        settings: MixParticipant,
+    },
+    /// Take the handle out of its mix (its PeerConnection stays up, silent).
+    LeaveMix {
+        /// The participant's handle.
+        handle: HandleId,
+    },
+    /// Send the encoded mix of everyone in `mix` as plain (or SRTP) RTP to `host:port`
+    /// (AudioBridge `rtp_forward`).
+    MixRtpForward {
+        /// Plugin-chosen forwarder id (`stream_id`), unique per plugin.
+        id: u32,
+        /// The mix.
+        mix: u64,
+        /// Destination address (an IP address, as the client gave it).
+        host: String,
+        /// Destination UDP port.
+        port: u16,
+        /// Codec of the forwarded stream.
+        codec: MixCodec,
+        /// Payload type to write (Janus: 100 for Opus, 0 PCMU, 8 PCMA).
+        payload_type: u8,
+        /// SSRC to write, when the client chose one.
+        ssrc: Option<u32>,
+        /// SRTP suite (32 or 80) and base64 key, when encrypted.
+        srtp: Option<(u8, String)>,
+    },
+    /// Stop a mix forwarder.
+    StopMixRtpForward {
+        /// The id given in [`MediaCommand::MixRtpForward`].
+        id: u32,
+    },
+}
+
+/// An audio mix (AudioBridge room) as the media side needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MixRoom {
+    /// Plugin-chosen mix id (AudioBridge maps room ids, string or numeric, onto these).
+    pub mix: u64,
+    /// Mixing rate in Hz: 8000, 12000, 16000, 24000 or 48000.
+    pub sampling_rate: u32,
+    /// Stereo mix with each participant panned by [`MixParticipant::spatial_position`].
+    pub spatial: bool,
+}
+
+/// The codec a participant (or a mix forwarder) speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MixCodec {
+    /// Opus (`opus/48000/2`).
+    Opus,
+    /// G.711 µ-law (`PCMU/8000`).
+    Pcmu,
+    /// G.711 A-law (`PCMA/8000`).
+    Pcma,
+}
+
+/// Per-participant mixing and encoding settings (AudioBridge `join`/`configure` fields).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MixParticipant {
+    /// Muted participants are not mixed into anyone's audio (they still hear the others).
+    pub muted: bool,
+    /// Gain applied to this participant's voice, in percent (100 = unchanged).
+    pub volume_percent: u32,
+    /// The codec negotiated on the participant's m-line.
+    pub codec: MixCodec,
+    /// Packets buffered before this participant is mixed (jitter absorption).
+    pub prebuffer_packets: u32,
+    /// Pan in spatial mixes, 0 (left) … 100 (right); 50 is centre.
+    pub spatial_position: u8,
+    /// Opus encoder bitrate in bits/s; 0 lets libopus decide.
+    pub opus_bitrate: u32,
+    /// Opus encoder complexity, 1–10.
+    pub opus_complexity: u8,
+    /// Expected packet loss in percent, 0–20 (tunes Opus in-band FEC).
+    pub expected_loss: u8,
+    /// The peer offered `useinbandfec=1`: encode with in-band FEC.
+    pub fec: bool,
+    /// Drop the decoder state now (AudioBridge `resetdecoder`).
+    pub reset_decoder: bool,
+}
+
+impl Default for MixParticipant {
+    fn default() -> Self {
+        Self {
+            muted: false,
+            volume_percent: 100,
+            codec: MixCodec::Opus,
+            prebuffer_packets: 6,
+            spatial_position: 50,
+            opus_bitrate: 0,
+            opus_complexity: 4,
+            expected_loss: 0,
+            fec: false,
+            reset_decoder: false,
+        }
+    }
 }
 
 /// One RTP input of a Streaming mountpoint (a `media` entry of an `rtp` mountpoint).

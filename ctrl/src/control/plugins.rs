@@ -225,7 +225,10 @@ impl ControlPlane {
             | MediaCommand::SetLayers { to, .. } => owned(to),
             MediaCommand::SetBitrateCap { handle, .. }
             | MediaCommand::RequestKeyframe { handle, .. }
-            | MediaCommand::SendData { handle, .. } => owned(handle),
+            | MediaCommand::SendData { handle, .. }
+            | MediaCommand::JoinMix { handle, .. }
+            | MediaCommand::UpdateMix { handle, .. }
+            | MediaCommand::LeaveMix { handle } => owned(handle),
             MediaCommand::RtpForward { from, .. } => owned(from),
             // Commands that name no handle (forwarders by id, mountpoints) are the plugin's own.
             _ => true,
