@@ -19,6 +19,7 @@ const PAGES: &[(&str, &str)] = &[
     ("/demos/logo.svg", "image/svg+xml"),
     ("/demos/echotest.html", "text/html; charset=utf-8"),
     ("/demos/videoroom.html", "text/html; charset=utf-8"),
+    ("/demos/audiobridge.html", "text/html; charset=utf-8"),
     ("/demos/streaming.html", "text/html; charset=utf-8"),
     ("/demos/textroom.html", "text/html; charset=utf-8"),
     ("/demos/status.html", "text/html; charset=utf-8"),

@@ -84,7 +84,12 @@ fn touches(o: &PluginOutput, h: HandleId) -> bool {
         | PluginOutput::ClosePeerConnection { handle }
         | PluginOutput::EndHandle { handle }
         | PluginOutput::HandleInfo { handle, .. } => *handle == h,
-        PluginOutput::Media(M::SendData { handle, .. }) => *handle == h,
+        PluginOutput::Media(
+            M::SendData { handle, .. }
+            | M::JoinMix { handle, .. }
+            | M::UpdateMix { handle, .. }
+            | M::LeaveMix { handle },
+        ) => *handle == h,
         _ => false,
     }
 }

@@ -13,6 +13,9 @@
 //!   the 1.x multistream API: see its module docs for what is missing
 //! * [`streaming::Streaming`] — `janus.plugin.streaming` (`shared/janus-api/streaming.md`),
 //!   RTP mountpoints: see its module docs for what is missing
+//! * [`audiobridge::AudioBridge`] — `janus.plugin.audiobridge`
+//!   (`shared/janus-api/audiobridge.md`), the API state machine of the audio mixer (the
+//!   mixing is the media side's, from `OpenMix`/`JoinMix`/… intents)
 //!
 //! ```
 //! use std::time::{Instant, SystemTime};
@@ -45,6 +48,7 @@
 
 #![deny(missing_docs)]
 
+pub mod audiobridge;
 pub mod echotest;
 mod rooms;
 pub mod streaming;
@@ -68,6 +72,8 @@ pub struct PluginsConfig {
     pub videoroom: videoroom::VideoRoomConfig,
     /// Streaming settings (default: Janus's sample RTP mountpoints 1 and 123).
     pub streaming: streaming::StreamingConfig,
+    /// AudioBridge settings (default: Janus's sample with room 1234).
+    pub audiobridge: audiobridge::AudioBridgeConfig,
     /// Seed for room/user/private ids; `None` draws one from the OS. Tests pass a fixed one.
     pub seed: Option<u64>,
 }
@@ -99,6 +105,11 @@ pub fn all(config: &PluginsConfig, clock: WallClock) -> Vec<Box<dyn Plugin>> {
             config.streaming.clone(),
             clock,
             config.seed.map(|s| s ^ 0x5354),
+        )),
+        Box::new(audiobridge::AudioBridge::new(
+            config.audiobridge.clone(),
+            clock,
+            config.seed.map(|s| s ^ 0x4142),
         )),
     ]
 }

@@ -46,6 +46,7 @@ const FILES: &[File] = &[
     embed!("logo.svg", SVG),
     embed!("echotest.html", HTML),
     embed!("videoroom.html", HTML),
+    embed!("audiobridge.html", HTML),
     embed!("streaming.html", HTML),
     embed!("textroom.html", HTML),
     embed!("status.html", HTML),
