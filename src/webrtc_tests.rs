@@ -83,6 +83,16 @@ fn start_server(consent: Duration) -> RunningServer {
 }
 
 fn start_server_with(consent: Duration, mountpoint_port: u16) -> RunningServer {
+    start_server_plus(consent, mountpoint_port, |_| {})
+}
+
+/// The test server with `more` plugins registered by `register` (on the server thread,
+/// after the standard ones).
+pub(crate) fn start_server_plus(
+    consent: Duration,
+    mountpoint_port: u16,
+    register: impl FnOnce(&mut portunus_ctrl::ControlPlane) + Send + 'static,
+) -> RunningServer {
     let mut config = Config::default();
     config.http.port = 0;
     config.websockets.port = 0;
@@ -113,6 +123,7 @@ fn start_server_with(consent: Duration, mountpoint_port: u16) -> RunningServer {
         cp.register_plugin(Box::new(echotest)).expect("register");
         cp.register_plugin(Box::new(streaming_plugin(mountpoint_port)))
             .expect("register");
+        register(cp);
         cp.set_media_engine(Box::new(WebRtcEngine(Rc::clone(&shared))));
         server.add_hook(Box::new(EngineHook(shared)));
         server.control_plane().start_plugins(Instant::now());
@@ -137,19 +148,19 @@ fn streaming_plugin(port: u16) -> portunus_plugins::streaming::Streaming {
 }
 
 /// A UDP port that was free a moment ago.
-fn free_udp_port() -> u16 {
+pub(crate) fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
         .and_then(|s| s.local_addr())
         .expect("free port")
         .port()
 }
 
-struct Client {
+pub(crate) struct Client {
     ws: WebSocket<TcpStream>,
 }
 
 impl Client {
-    fn connect(port: u16) -> Self {
+    pub(crate) fn connect(port: u16) -> Self {
         let mut request = format!("ws://127.0.0.1:{port}/")
             .into_client_request()
             .expect("request");
@@ -165,12 +176,12 @@ impl Client {
         Self { ws }
     }
 
-    fn send(&mut self, v: &Value) {
+    pub(crate) fn send(&mut self, v: &Value) {
         self.ws.send(Message::text(v.to_string())).expect("send");
     }
 
     /// The next JSON message, if one arrives within the socket's read timeout.
-    fn try_recv(&mut self) -> Option<Value> {
+    pub(crate) fn try_recv(&mut self) -> Option<Value> {
         match self.ws.read() {
             Ok(Message::Text(t)) => serde_json::from_str(&t).ok(),
             _ => None,
@@ -178,7 +189,7 @@ impl Client {
     }
 
     /// `create` then `attach` to `plugin`: the session and handle ids.
-    fn attach(&mut self, plugin: &str) -> (u64, u64) {
+    pub(crate) fn attach(&mut self, plugin: &str) -> (u64, u64) {
         self.send(&json!({"janus": "create", "transaction": "c"}));
         let session = self.recv()["data"]["id"].as_u64().expect("session id");
         self.send(
@@ -194,7 +205,7 @@ impl Client {
     }
 
     /// The next event that carries a JSEP (skipping acks and other events).
-    fn jsep_event(&mut self) -> Value {
+    pub(crate) fn jsep_event(&mut self) -> Value {
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             let v = self.recv();
@@ -205,7 +216,7 @@ impl Client {
         panic!("no event with a JSEP within 5 s");
     }
 
-    fn recv(&mut self) -> Value {
+    pub(crate) fn recv(&mut self) -> Value {
         let end = Instant::now() + Duration::from_secs(5);
         while Instant::now() < end {
             if let Some(v) = self.try_recv() {
@@ -217,8 +228,8 @@ impl Client {
 }
 
 /// str0m playing the browser over a UDP socket on 127.0.0.1.
-struct Browser {
-    rtc: Rtc,
+pub(crate) struct Browser {
+    pub(crate) rtc: Rtc,
     socket: UdpSocket,
     local: std::net::SocketAddr,
     /// A silent browser neither reads nor sends (a client that went away).
@@ -227,7 +238,7 @@ struct Browser {
 }
 
 impl Browser {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
         socket
             .set_read_timeout(Some(Duration::from_millis(2)))
@@ -245,7 +256,7 @@ impl Browser {
     }
 
     /// Moves datagrams both ways and returns what str0m reported.
-    fn pump(&mut self, now: Instant) -> Vec<Event> {
+    pub(crate) fn pump(&mut self, now: Instant) -> Vec<Event> {
         self.rtc.handle_input(Input::Timeout(now)).expect("timeout");
         let mut buf = [0u8; 2048];
         while let Ok((n, from)) = self.socket.recv_from(&mut buf) {

@@ -145,7 +145,7 @@ pub enum PluginInput {
     /// Audio levels (RFC 6464 `ssrc-audio-level`, dBov: 0 loud … 127 silence) the media side
     /// read from packets arriving on `handle`/`mid` since its previous report: `packets`
     /// packets whose levels add up to `level_sum`. The media side reports at its own pace
-    /// (e.g. once a second per audio m-line with the extension); plugins window the sums
+    /// (every 250 ms per audio stream with the extension); plugins window the sums
     /// themselves (VideoRoom: `audio_active_packets` per talking/stopped-talking decision).
     AudioLevel {
         /// The sending peer's handle.
@@ -156,6 +156,20 @@ pub enum PluginInput {
         packets: u32,
         /// Sum of their levels.
         level_sum: u32,
+    },
+    /// What a simulcast subscription of `handle` forwards on its m-line `mid` changed (after
+    /// a switch at a keyframe, a fallback to a lower substream, or a temporal-layer change):
+    /// Janus's `substream` / `temporal` notifications. Both values are the current ones;
+    /// the plugin tells which changed.
+    LayerChanged {
+        /// The receiving handle.
+        handle: HandleId,
+        /// Its m-line (the subscriber-side mid).
+        mid: String,
+        /// The substream now forwarded (0 lowest … 2 highest).
+        substream: u8,
+        /// The highest temporal layer now forwarded (0 … 2).
+        temporal: u8,
     },
     /// A data-channel message arrived from the handle's peer (Janus `incoming_data`).
     Data {

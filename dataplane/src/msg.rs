@@ -163,6 +163,10 @@ pub struct RtcpConfig {
     /// negotiated: the arrival of every number is then reported back in TWCC feedback
     /// every 50 ms, which a browser's send-side bandwidth estimate needs to rise.
     pub twcc_ext: Option<u8>,
+    /// The peer's id of the RFC 6464 client-to-mixer audio level extension
+    /// (`urn:ietf:params:rtp-hdrext:ssrc-audio-level`) when negotiated: the levels of its
+    /// audio streams are summed and reported in [`ShardEvent::AudioLevel`] every 250 ms.
+    pub audio_level_ext: Option<u8>,
 }
 
 /// Reception statistics of one stream a peer sends us.
@@ -597,6 +601,20 @@ pub enum ShardEvent {
         substream: u8,
         /// The highest temporal layer now forwarded.
         temporal: u8,
+    },
+    /// Audio levels read from the RFC 6464 extension of one of the peer's audio streams since
+    /// its previous report ([`RtcpConfig::audio_level_ext`]); sent at most every 250 ms per
+    /// stream, and only when packets carried a level. For talk detection (VideoRoom
+    /// `talking`, AudioBridge).
+    AudioLevel {
+        /// The sending PeerConnection.
+        peer: PeerId,
+        /// The stream's media SSRC.
+        ssrc: u32,
+        /// Packets that carried a level.
+        packets: u32,
+        /// The sum of their levels, in -dBov (0 loudest … 127 silence each).
+        level_sum: u32,
     },
     /// The PeerConnection ended by itself (ICE consent lost, DTLS failed …). It is gone
     /// from the shard already.

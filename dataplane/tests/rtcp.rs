@@ -58,6 +58,7 @@ fn rtcp_round_trip(backend: BackendKind) {
                 bitrate_cap: Some(CAP),
                 slowlink_threshold: 1,
                 twcc_ext: None,
+                audio_level_ext: None,
             }),
         },
     );

@@ -8,10 +8,12 @@
 //! and [`MediaCommand::RequestKeyframe`]. Data-channel text comes back prefixed with
 //! `Janus EchoTest here! You wrote: `, binary unchanged.
 //!
+//! Simulcast layer changes the media side reports ([`PluginInput::LayerChanged`]) become
+//! `substream` / `temporal` events.
+//!
 //! Not done: recording (`record`/`filename` are accepted and ignored, as a Janus build without
-//! a writable recording directory effectively does), the simulcast "layer changed" events
-//! (they need layer reports from the dataplane), playout-delay (`min_delay`/`max_delay` are
-//! validated and ignored).
+//! a writable recording directory effectively does), playout-delay (`min_delay`/`max_delay`
+//! are validated and ignored).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -83,6 +85,8 @@ struct Session {
     mlines: Vec<(String, MediaKind, Option<CodecName>)>,
     /// `webrtcup` seen and no hangup since: forwards are installed.
     up: bool,
+    /// The simulcast (substream, temporal layer) last reported forwarded, per video mid.
+    current: HashMap<String, (u8, u8)>,
 }
 
 impl Default for Session {
@@ -94,6 +98,7 @@ impl Default for Session {
             layers: LayerPrefs::default(),
             mlines: Vec::new(),
             up: false,
+            current: HashMap::new(),
         }
     }
 }
@@ -190,6 +195,25 @@ impl EchoTest {
         })();
         if let Some(f) = get_u64(body, "fallback") {
             layers.fallback_us = f;
+        }
+        // A layer asked for that is already the one forwarded is notified at once.
+        for (mid, &(substream, temporal)) in &s.current {
+            if get_u64(body, "substream") == Some(u64::from(substream)) {
+                self.out.event(
+                    handle,
+                    None,
+                    layer_event(s, mid, "substream", substream),
+                    None,
+                );
+            }
+            if get_u64(body, "temporal") == Some(u64::from(temporal)) {
+                self.out.event(
+                    handle,
+                    None,
+                    layer_event(s, mid, "temporal", temporal),
+                    None,
+                );
+            }
         }
         if layers != s.layers {
             s.layers = layers;
@@ -340,6 +364,30 @@ impl EchoTest {
         }
     }
 
+    /// A simulcast layer change on `mid`: `substream` and/or `temporal` events for the values
+    /// that differ from the last report.
+    fn handle_layer_changed(&mut self, handle: HandleId, mid: &str, substream: u8, temporal: u8) {
+        let Some(s) = self.sessions.get_mut(&handle) else {
+            return;
+        };
+        if !s
+            .mlines
+            .iter()
+            .any(|m| m.0 == mid && m.1 == MediaKind::Video)
+        {
+            return;
+        }
+        let before = s.current.insert(mid.to_owned(), (substream, temporal));
+        if before.map(|b| b.0) != Some(substream) {
+            let ev = layer_event(s, mid, "substream", substream);
+            self.out.event(handle, None, ev, None);
+        }
+        if before.map(|b| b.1) != Some(temporal) {
+            let ev = layer_event(s, mid, "temporal", temporal);
+            self.out.event(handle, None, ev, None);
+        }
+    }
+
     fn handle_data(
         &mut self,
         handle: HandleId,
@@ -392,6 +440,16 @@ impl EchoTest {
         m.insert("destroyed".into(), 0.into());
         m
     }
+}
+
+/// `{"echotest":"event","videocodec":"vp8","substream":1}` (or `temporal`) for video `mid`.
+fn layer_event(s: &Session, mid: &str, which: &str, value: u8) -> Value {
+    let mut ev = json!({"echotest": "event"});
+    if let Some(c) = s.mlines.iter().find(|m| m.0 == mid).and_then(|m| m.2) {
+        ev["videocodec"] = c.as_str().into();
+    }
+    ev[which] = value.into();
+    ev
 }
 
 /// Forward one mid to itself with the session's settings.
@@ -472,6 +530,12 @@ impl Plugin for EchoTest {
                 binary,
                 data,
             } => self.handle_data(handle, label, binary, data),
+            PluginInput::LayerChanged {
+                handle,
+                mid,
+                substream,
+                temporal,
+            } => self.handle_layer_changed(handle, &mid, substream, temporal),
             PluginInput::Detach { handle } => {
                 self.sessions.remove(&handle);
             }

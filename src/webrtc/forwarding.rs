@@ -205,6 +205,48 @@ impl HandleMedia {
     }
 }
 
+impl HandleMedia {
+    /// The mid of the peer's audio m-line that sends `ssrc` (for audio-level reports); with
+    /// an SSRC the description did not name, its only audio m-line when it has one.
+    pub(super) fn audio_mid(&self, ssrc: u32) -> Option<String> {
+        let remote = self.remote.as_ref()?;
+        let mut audio = remote.media.iter().filter(|m| m.kind == SdpKind::Audio);
+        let named = audio.clone().find(|m| {
+            m.peer_ssrcs.contains(&Some(ssrc))
+                || m.fallback_ssrc == Some(ssrc)
+                || m.ssrcs.iter().any(|s| s.ssrc == ssrc)
+        });
+        let only = || match (audio.next(), audio.next()) {
+            (Some(m), None) => Some(m),
+            _ => None,
+        };
+        named.or_else(only).map(|m| m.mid.to_string())
+    }
+
+    /// The mid of our m-line that sends to the peer under `ssrc` (the subscriber-side SSRC
+    /// of a forward, as layer-change reports name it).
+    pub(super) fn sending_mid(&self, ssrc: u32) -> Option<String> {
+        self.local
+            .as_ref()?
+            .media
+            .iter()
+            .find(|m| m.ssrcs.first().is_some_and(|s| s.ssrc == ssrc))
+            .map(|m| m.mid.to_string())
+    }
+}
+
+/// The peer's id of the ssrc-audio-level extension on its audio m-lines (one id for the
+/// whole BUNDLE).
+pub(super) fn audio_level_ext(remote: &RemoteDescription) -> Option<u8> {
+    remote
+        .media
+        .iter()
+        .filter(|m| m.kind == SdpKind::Audio)
+        .flat_map(|m| m.extmaps.iter())
+        .find(|e| e.uri == portunus_sdp::extension::AUDIO_LEVEL)
+        .and_then(|e| u8::try_from(e.id).ok())
+}
+
 /// The SSRC a publisher's m-line is forwarded under: the simulcast key for a simulcast
 /// m-line, else the SSRC it announced.
 pub(super) fn forwarding_key(media: &RemoteMedia) -> Result<u32, &'static str> {

@@ -59,7 +59,7 @@ mod forwarding;
 mod info;
 mod plain;
 
-use forwarding::{dataplane_kind, simulcast_inbound};
+use forwarding::{audio_level_ext, dataplane_kind, simulcast_inbound};
 use info::handle_info_json;
 use plain::InputState;
 
@@ -257,6 +257,7 @@ impl Shared {
                     .flat_map(|m| m.extmaps.iter())
                     .find(|e| e.uri == portunus_sdp::extension::TRANSPORT_WIDE_CC)
                     .and_then(|e| u8::try_from(e.id).ok()),
+                audio_level_ext: audio_level_ext(remote),
             }),
         });
         for command in follow_up {
@@ -566,6 +567,40 @@ impl LoopHook for EngineHook {
                     };
                     cp.set_shard_counters(stats.shard.0, shard);
                     self.0.borrow().request_peer_stats(stats.shard);
+                }
+                ShardEvent::AudioLevel {
+                    peer,
+                    ssrc,
+                    packets,
+                    level_sum,
+                } => {
+                    let handle = handle_id(peer);
+                    let mid = self
+                        .0
+                        .borrow()
+                        .handles
+                        .get(&handle)
+                        .and_then(|m| m.audio_mid(ssrc));
+                    if let Some(mid) = mid {
+                        cp.handle_audio_level(now, handle, mid, packets, level_sum);
+                    }
+                }
+                ShardEvent::LayerChanged {
+                    subscriber,
+                    ssrc,
+                    substream,
+                    temporal,
+                } => {
+                    let handle = handle_id(subscriber);
+                    let mid = self
+                        .0
+                        .borrow()
+                        .handles
+                        .get(&handle)
+                        .and_then(|m| m.sending_mid(ssrc));
+                    if let Some(mid) = mid {
+                        cp.handle_layer_changed(now, handle, mid, substream, temporal);
+                    }
                 }
                 ShardEvent::PeerStats(stats) => {
                     let mut shared = self.0.borrow_mut();

@@ -213,6 +213,58 @@ impl ControlPlane {
         }
     }
 
+    /// Audio levels measured on `handle`'s m-line `mid` (see [`PluginInput::AudioLevel`]),
+    /// for the plugin that owns the handle.
+    pub fn handle_audio_level(
+        &mut self,
+        now: Instant,
+        handle: HandleId,
+        mid: String,
+        packets: u32,
+        level_sum: u32,
+    ) {
+        let input = PluginInput::AudioLevel {
+            handle,
+            mid,
+            packets,
+            level_sum,
+        };
+        self.feed_media_report(now, handle, input);
+    }
+
+    /// A simulcast layer change on `handle`'s m-line `mid` (see
+    /// [`PluginInput::LayerChanged`]), for the plugin that owns the handle.
+    pub fn handle_layer_changed(
+        &mut self,
+        now: Instant,
+        handle: HandleId,
+        mid: String,
+        substream: u8,
+        temporal: u8,
+    ) {
+        let input = PluginInput::LayerChanged {
+            handle,
+            mid,
+            substream,
+            temporal,
+        };
+        self.feed_media_report(now, handle, input);
+    }
+
+    /// Feeds a media-side report to the plugin owning `handle`; nothing answers it.
+    fn feed_media_report(&mut self, now: Instant, handle: HandleId, input: PluginInput) {
+        let Some(plugin) = self.reg.handles.get(&handle).map(|h| h.plugin) else {
+            return;
+        };
+        for output in self.drive(now, plugin, input) {
+            tracing::debug!(
+                handle = handle.0,
+                ?output,
+                "unexpected plugin output for a media report, dropped"
+            );
+        }
+    }
+
     /// Passes a plugin's media intent to the media engine when every handle it names belongs
     /// to that plugin (a plugin cannot steer another plugin's PeerConnections).
     fn apply_media_command(&mut self, now: Instant, plugin: usize, command: MediaCommand) {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use portunus_peer::{PeerError, Received};
-use portunus_rtp::ext::typed::{Mid, Rid, TransportCc};
+use portunus_rtp::ext::typed::{AudioLevel, Mid, Rid, TransportCc};
 use portunus_rtp::rtcp::{RtcpCompound, RtcpPacket, write_pli};
 use portunus_rtp::{PacketKind, RtpPacket, RtpPacketMut, Ssrc, classify, recover_rtx, write_rtx};
 use portunus_srtp::{SrtpContext, SrtpError};
@@ -62,6 +62,14 @@ fn learn_inbound(s: &mut Session, view: &RtpPacket<'_>) -> Option<usize> {
     // Unannounced: most likely video (audio is rarely left out of the SDP).
     s.inbound.push(Inbound::new(ssrc, None, MediaKind::Video));
     Some(s.inbound.len() - 1)
+}
+
+/// The RFC 6464 level (-dBov, 0 loudest … 127 silence; the V bit is not needed) a packet
+/// carries under extension id `ext`. A packet without the element, or with one of the wrong
+/// length, has no level: it is forwarded all the same, just not measured.
+fn audio_level(view: &RtpPacket<'_>, ext: Option<u8>) -> Option<u8> {
+    let data = view.extension(ext?)?;
+    AudioLevel::parse(data).ok().map(|l| l.level)
 }
 
 /// The drop counter for a datagram a session refused.
@@ -181,6 +189,12 @@ impl State {
             layer = i.layer.unwrap_or(0);
             i.last_seen = Some(now);
             i.packets += 1;
+            if !i.video
+                && let Some(level) = audio_level(&view, s.rtcp.audio_level_ext)
+            {
+                i.level_packets = i.level_packets.saturating_add(1);
+                i.level_sum = i.level_sum.saturating_add(u32::from(level));
+            }
             let arrival = self.ntp.rtp_units(now, i.clock);
             gap =
                 i.rx.on_packet(view.sequence_number(), view.timestamp(), pkt.len(), arrival)
@@ -642,5 +656,57 @@ pub(crate) fn forward_into(
             sub.sent_bytes += payload;
         }
         Err(_) => counters.drop(DropReason::ProtectFailed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An RTP packet whose one-byte-header extension block holds one element `id` with
+    /// `data` (1 to 16 bytes).
+    fn packet_with(id: u8, data: &[u8]) -> Vec<u8> {
+        let mut ext = vec![(id << 4) | (data.len() as u8 - 1)];
+        ext.extend_from_slice(data);
+        while ext.len() % 4 != 0 {
+            ext.push(0);
+        }
+        let mut pkt = vec![0x90, 111, 0, 1, 0, 0, 0, 0];
+        pkt.extend_from_slice(&0x1234u32.to_be_bytes());
+        pkt.extend_from_slice(&0xbedeu16.to_be_bytes());
+        pkt.extend_from_slice(&((ext.len() / 4) as u16).to_be_bytes());
+        pkt.extend_from_slice(&ext);
+        pkt.extend_from_slice(&[0xfc, 0xff, 0xfe]);
+        pkt
+    }
+
+    #[test]
+    fn audio_level_reads_the_level_without_the_voice_bit() {
+        let pkt = packet_with(1, &[0x80 | 37]);
+        let view = RtpPacket::parse(&pkt).unwrap();
+        assert_eq!(audio_level(&view, Some(1)), Some(37));
+        let pkt = packet_with(1, &[127]);
+        let view = RtpPacket::parse(&pkt).unwrap();
+        assert_eq!(audio_level(&view, Some(1)), Some(127));
+    }
+
+    #[test]
+    fn no_level_without_the_extension_or_its_id() {
+        let pkt = packet_with(3, &[20]);
+        let view = RtpPacket::parse(&pkt).unwrap();
+        assert_eq!(audio_level(&view, Some(1)), None, "another id");
+        assert_eq!(audio_level(&view, None), None, "not negotiated");
+        let plain = [0x80, 111, 0, 1, 0, 0, 3, 0xc0, 0, 0, 0, 9, 1, 2, 3];
+        let view = RtpPacket::parse(&plain).unwrap();
+        assert_eq!(audio_level(&view, Some(1)), None, "no extension block");
+    }
+
+    #[test]
+    fn a_malformed_level_is_not_measured() {
+        for data in [&[20u8, 21][..], &[1, 2, 3, 4]] {
+            let pkt = packet_with(1, data);
+            let view = RtpPacket::parse(&pkt).unwrap();
+            assert_eq!(audio_level(&view, Some(1)), None, "{data:?}");
+        }
     }
 }

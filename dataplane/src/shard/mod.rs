@@ -40,6 +40,10 @@ const HOUSEKEEPING: Duration = Duration::from_millis(100);
 const TWCC_INTERVAL: Duration = Duration::from_millis(50);
 /// Most inbound SSRCs tracked per PeerConnection.
 const MAX_INBOUND: usize = 16;
+/// How often the audio levels of publishers' streams go to the control plane: a talk
+/// detector deciding every ~2 s (Janus's 100 packets) needs a handful of reports per
+/// decision, not one per packet.
+const AUDIO_LEVEL_INTERVAL: Duration = Duration::from_millis(250);
 
 /// An inbound stream of a PeerConnection: what `Media` events and PLIs need.
 #[derive(Debug)]
@@ -65,6 +69,10 @@ pub(crate) struct Inbound {
     pub(crate) nacks_sent: u64,
     pub(crate) recovered: u64,
     pub(crate) plis_sent: u64,
+    /// Audio streams: packets that carried an RFC 6464 level since the last
+    /// [`ShardEvent::AudioLevel`], and the sum of those levels.
+    pub(crate) level_packets: u32,
+    pub(crate) level_sum: u32,
 }
 
 impl Inbound {
@@ -90,6 +98,8 @@ impl Inbound {
             nacks_sent: 0,
             recovered: 0,
             plis_sent: 0,
+            level_packets: 0,
+            level_sum: 0,
         }
     }
 }
@@ -212,6 +222,7 @@ pub(crate) struct State {
     next_rtcp: Instant,
     next_housekeeping: Instant,
     next_twcc: Instant,
+    next_audio_level: Instant,
     /// The statuses of the TWCC feedback being written.
     twcc_scratch: Box<[Option<i16>; twcc::RING]>,
     next_stats: Option<Instant>,
@@ -270,6 +281,7 @@ impl State {
             next_rtcp: now + rtcp_interval,
             next_housekeeping: now + HOUSEKEEPING,
             next_twcc: now + TWCC_INTERVAL,
+            next_audio_level: now + AUDIO_LEVEL_INTERVAL,
             twcc_scratch: Box::new([None; twcc::RING]),
             stopping: false,
             inputs: slab::Slab::new(),
@@ -500,6 +512,10 @@ impl State {
             self.events.emit(ev, &mut self.counters);
         }
         self.input_timeouts();
+        if now >= self.next_audio_level {
+            self.next_audio_level = now + AUDIO_LEVEL_INTERVAL;
+            self.report_audio_levels();
+        }
         if now >= self.next_rtcp {
             self.next_rtcp = now + self.settings.rtcp_interval;
             self.rtcp_tick();
@@ -509,6 +525,28 @@ impl State {
         {
             self.next_stats = Some(now + every);
             self.emit_stats();
+        }
+    }
+
+    /// One [`ShardEvent::AudioLevel`] per audio stream whose packets carried levels since
+    /// the previous round; the sums start again from zero.
+    fn report_audio_levels(&mut self) {
+        let mut reports: SmallVec<[ShardEvent; 8]> = SmallVec::new();
+        for (_, s) in &mut self.sessions {
+            for i in &mut s.inbound {
+                if i.level_packets == 0 {
+                    continue;
+                }
+                reports.push(ShardEvent::AudioLevel {
+                    peer: s.id,
+                    ssrc: i.ssrc,
+                    packets: std::mem::take(&mut i.level_packets),
+                    level_sum: std::mem::take(&mut i.level_sum),
+                });
+            }
+        }
+        for ev in reports {
+            self.events.emit(ev, &mut self.counters);
         }
     }
 

@@ -681,3 +681,110 @@ pub fn stats(
         })
         .expect("stats")
 }
+
+/// An audio publisher: str0m offers one sendonly Opus audio; Portunus answers as a VideoRoom
+/// publisher (which accepts the ssrc-audio-level extension) and creates the PeerConnection
+/// on `shard`. Also returns the offer's ssrc-audio-level extension id. `pt` is Opus's.
+pub fn audio_publisher(
+    dp: &Dataplane,
+    shard: ShardId,
+    id: u64,
+    now: Instant,
+) -> (Client, Option<u8>) {
+    let (sock, addr) = bind_client();
+    let server = dp.local_addrs(shard)[0];
+    let mut rtc = Rtc::builder()
+        .set_stats_interval(Some(Duration::from_millis(200)))
+        .build(now);
+    rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
+    let mut change = rtc.sdp_api();
+    let mid = change.add_media(StrKind::Audio, Direction::SendOnly, None, None, None);
+    let (offer, pending) = change.apply().expect("offer");
+    let remote =
+        RemoteDescription::parse(&offer.to_sdp_string(), SdpType::Offer).expect("parse offer");
+    let creds = IceCredentials::generate(&[id as u8; IceCredentials::RANDOM_BYTES]);
+    let plugin_view = jsep::anonymize(&remote.sdp).expect("anonymize");
+    let policy = AnswerConfig::videoroom_publisher("1");
+    let plugin_answer = jsep::generate_answer(&plugin_view, &policy, &[]).expect("answer");
+    let mut next = next_ssrc_fn(0x1000_0000 * id as u32);
+    let ctx = MergeContext::for_answer(&remote, transport(&creds, server), &mut next);
+    let answer = jsep::merge(&plugin_answer, &ctx)
+        .expect("merge")
+        .to_string();
+    rtc.sdp_api()
+        .accept_answer(
+            pending,
+            SdpAnswer::from_sdp_string(&answer).expect("answer parses"),
+        )
+        .expect("str0m accepts the answer");
+    let media = &remote.media[0];
+    let ssrc = media.peer_ssrcs[0].expect("str0m announces its SSRC");
+    let inbound = vec![InboundStream {
+        ssrc,
+        rtx_ssrc: None,
+        mid: media.mid.as_str().to_owned(),
+        kind: MediaKind::Audio,
+    }];
+    let pt = media
+        .codecs
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case("opus"))
+        .expect("opus")
+        .payload_type;
+    let level_ext = media
+        .extmaps
+        .iter()
+        .find(|e| e.uri == portunus_sdp::extension::AUDIO_LEVEL)
+        .and_then(|e| u8::try_from(e.id).ok());
+    send(
+        dp,
+        shard,
+        create_command(PeerId(id), creds, &remote, inbound),
+    );
+    let client = Client {
+        rtc,
+        sock,
+        addr,
+        server,
+        peer: PeerId(id),
+        shard,
+        mid,
+        connected: false,
+        ssrc,
+        pt,
+        frames: Vec::new(),
+        keyframe_requests: 0,
+        keyframe_rids: Vec::new(),
+        rids: Vec::new(),
+        rtx_pts: Vec::new(),
+        twcc_ext: None,
+        twcc: Vec::new(),
+        drop_out_every: 0,
+        rtp_out: 0,
+        remb: Vec::new(),
+        rr_seen: false,
+        sr_packets: None,
+        silent: false,
+        drop_every: 0,
+        rtp_seen: 0,
+        rtp_dropped: 0,
+        messages: Vec::new(),
+        greeting: None,
+    };
+    (client, level_ext)
+}
+
+impl Client {
+    /// Writes Opus packet `n` (20 ms each) of an audio publisher, with the RFC 6464 level
+    /// `level` (-dBov, 0 loudest … 127 silence) when given.
+    pub fn write_audio(&mut self, now: Instant, n: u32, level: Option<u8>) {
+        let pt = self.pt.into();
+        let mut w = self.rtc.writer(self.mid).expect("writer");
+        if let Some(level) = level {
+            w = w.audio_level(-(level as i8), level < 127);
+        }
+        let ts = MediaTime::new(u64::from(n) * 960, str0m::media::Frequency::FORTY_EIGHT_KHZ);
+        w.write(pt, now, ts, vec![0xfc, 0xff, 0xfe, n as u8])
+            .expect("str0m writes the packet");
+    }
+}

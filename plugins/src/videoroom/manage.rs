@@ -35,6 +35,7 @@ impl VideoRoom {
                 ("require_pvtid", Kind::Bool, false),
                 ("publishers", Kind::PosInt, false),
                 ("bitrate", Kind::PosInt, false),
+                ("bitrate_cap", Kind::Bool, false),
                 ("fir_freq", Kind::PosInt, false),
                 ("audiocodec", Kind::Str, false),
                 ("videocodec", Kind::Str, false),
@@ -68,6 +69,7 @@ impl VideoRoom {
         c.require_pvtid = get_bool(body, "require_pvtid").unwrap_or(false);
         c.publishers = get_u64(body, "publishers").unwrap_or(3);
         c.bitrate = bitrate_floor(get_u64(body, "bitrate").unwrap_or(0));
+        c.bitrate_cap = get_bool(body, "bitrate_cap").unwrap_or(false);
         c.fir_freq = get_u64(body, "fir_freq").unwrap_or(0);
         if let Some(a) = audio {
             c.audiocodec = a;
@@ -200,6 +202,17 @@ impl VideoRoom {
                 });
                 if c.video_svc {
                     m["video_svc"] = true.into();
+                }
+                if c.bitrate_cap {
+                    // Janus lists it right after `bitrate`, and only when set.
+                    let mut o = Map::new();
+                    for (k, v) in m.as_object().into_iter().flatten() {
+                        o.insert(k.clone(), v.clone());
+                        if k == "bitrate" {
+                            o.insert("bitrate_cap".into(), true.into());
+                        }
+                    }
+                    m = Value::Object(o);
                 }
                 if c.audiolevel_event {
                     // Janus lists the talk-detection settings after `audiolevel_event`.

@@ -56,6 +56,7 @@ impl VideoRoom {
             .filter(|st| !st.forwarded)
             .map(|st| {
                 st.forwarded = true;
+                st.current = None;
                 (
                     st.mid.clone(),
                     st.feed_handle,
@@ -219,8 +220,13 @@ impl VideoRoom {
         }
     }
 
-    /// Audio levels from a publisher: every `audio_active_packets` packets, a change between
-    /// talking and silent is announced to the whole room (the speaker included).
+    /// Audio levels from a publisher: every `audio_active_packets` packets (the publisher's
+    /// own value, else the room's), a change between talking and silent is announced to the
+    /// whole room (the speaker included).
+    ///
+    /// Reports sum many packets (the media side sends one every ~250 ms); one that crosses
+    /// the end of a window is split at it, its packets taken at the report's average level,
+    /// so every decision covers exactly `audio_active_packets` packets as in Janus.
     pub(super) fn handle_audio_level(
         &mut self,
         handle: HandleId,
@@ -235,10 +241,14 @@ impl VideoRoom {
             return;
         };
         let c = &room.config;
-        if !c.audiolevel_event || c.audio_active_packets == 0 {
+        if !c.audiolevel_event {
             return;
         }
-        let (window, threshold) = (c.audio_active_packets, c.audio_level_average);
+        let window = p.audio_active_packets.unwrap_or(c.audio_active_packets);
+        let threshold = p.audio_level_average.unwrap_or(c.audio_level_average);
+        if window == 0 {
+            return;
+        }
         let Some(st) = p
             .streams
             .iter_mut()
@@ -246,31 +256,77 @@ impl VideoRoom {
         else {
             return;
         };
-        st.talk.packets += u64::from(packets);
-        st.talk.level_sum += u64::from(level_sum);
-        if st.talk.packets < window {
-            return;
+        let (mut packets, mut level_sum) = (u64::from(packets), u64::from(level_sum));
+        let mut changes = Vec::new();
+        while packets > 0 {
+            let take = packets.min(window.saturating_sub(st.talk.packets).max(1));
+            // The share of the sum for `take` packets; the last share takes the rest.
+            let share = if take == packets {
+                level_sum
+            } else {
+                level_sum * take / packets
+            };
+            st.talk.packets += take;
+            st.talk.level_sum += share;
+            packets -= take;
+            level_sum -= share;
+            if st.talk.packets < window {
+                break;
+            }
+            let avg = st.talk.level_sum as f64 / st.talk.packets as f64;
+            let talking = avg < threshold as f64;
+            let was = st.talk.talking;
+            st.talk = TalkWindow {
+                talking,
+                ..TalkWindow::default()
+            };
+            if talking != was {
+                changes.push((talking, avg));
+            }
         }
-        let avg = st.talk.level_sum as f64 / st.talk.packets as f64;
-        let talking = avg < threshold as f64;
-        let was = st.talk.talking;
-        st.talk = TalkWindow {
-            talking,
-            ..TalkWindow::default()
-        };
-        if talking == was {
-            return;
+        let (rid, id, mindex, mid) = (p.room, p.id, st.mindex, st.mid.clone());
+        for (talking, avg) in changes {
+            let verb = if talking {
+                "talking"
+            } else {
+                "stopped-talking"
+            };
+            let avg = (avg * 100.0).round() / 100.0;
+            let ev = json!({"videoroom": verb, "room": rid, "id": id, "mindex": mindex,
+                "mid": mid, "audio-level-dBov-avg": avg});
+            self.notify(rid, None, &ev);
         }
-        let verb = if talking {
-            "talking"
-        } else {
-            "stopped-talking"
+    }
+
+    /// What a subscriber's simulcast m-line forwards changed: `substream` and/or `temporal`
+    /// notifications to that subscriber, for the values that differ from the last report.
+    pub(super) fn handle_layer_changed(
+        &mut self,
+        handle: HandleId,
+        mid: &str,
+        substream: u8,
+        temporal: u8,
+    ) {
+        let Some(Role::Subscriber(sub)) = self.handles.get_mut(&handle) else {
+            return;
         };
-        let avg = (avg * 100.0).round() / 100.0;
-        let ev = json!({"videoroom": verb, "room": p.room, "id": p.id, "mindex": st.mindex,
-            "mid": st.mid, "audio-level-dBov-avg": avg});
-        let rid = p.room;
-        self.notify(rid, None, &ev);
+        let rid = sub.room;
+        let Some(st) = sub
+            .streams
+            .iter_mut()
+            .find(|s| s.mid == mid && s.kind == MediaKind::Video)
+        else {
+            return;
+        };
+        let before = st.current.replace((substream, temporal));
+        if before.map(|b| b.0) != Some(substream) {
+            let ev = json!({"videoroom": "event", "room": rid, "mid": mid, "substream": substream});
+            self.out.event(handle, None, ev, None);
+        }
+        if before.map(|b| b.1) != Some(temporal) {
+            let ev = json!({"videoroom": "event", "room": rid, "mid": mid, "temporal": temporal});
+            self.out.event(handle, None, ev, None);
+        }
     }
 
     /// `fir_freq`: a keyframe request to each due publisher.

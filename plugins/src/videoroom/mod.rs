@@ -12,14 +12,16 @@
 //! layers, `start`, `pause`, `leave`) with server offers from [`SubscriberOffer`] that reuse
 //! inactive m-lines, `updated`/`updating` and autoupdate re-offers when a feed goes away;
 //! talk detection from [`PluginInput::AudioLevel`] reports (`talking`/`stopped-talking`);
-//! room limits (`publishers`, `bitrate` as [`MediaCommand::SetBitrateCap`], `fir_freq` as
+//! simulcast `substream`/`temporal` notifications to subscribers from
+//! [`PluginInput::LayerChanged`] reports;
+//! room limits (`publishers`, `bitrate` as [`MediaCommand::SetBitrateCap`] with
+//! `bitrate_cap`, `fir_freq` as
 //! periodic [`MediaCommand::RequestKeyframe`] through [`Plugin::poll_timeout`]);
 //! `private_id` and `require_pvtid`.
 //!
 //! Not done (499 `Request '<x>' not supported by this server`): `enable_recording` and the
 //! remote-publisher requests; also recording, `string_ids`, signed tokens, e2ee rooms,
-//! dummy publishers, layer-change notifications (they need dataplane reports), and `switch`
-//! onto an inactive m-line.
+//! dummy publishers, SVC layer notifications, and `switch` onto an inactive m-line.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -86,6 +88,9 @@ pub struct RoomConfig {
     pub publishers: u64,
     /// REMB cap for publishers (0: none).
     pub bitrate: u64,
+    /// Publishers can't raise their own `bitrate` (`configure`) above [`Self::bitrate`];
+    /// without it the room's value is only their default.
+    pub bitrate_cap: bool,
     /// Keyframe request period in seconds (0: none).
     pub fir_freq: u64,
     /// Allowed audio codecs, in preference order.
@@ -115,6 +120,7 @@ impl RoomConfig {
             require_pvtid: false,
             publishers: 3,
             bitrate: 0,
+            bitrate_cap: false,
             fir_freq: 0,
             audiocodec: vec![CodecName::Opus],
             videocodec: vec![CodecName::Vp8],
@@ -216,6 +222,10 @@ struct Publisher {
     forwarders: Vec<Forwarder>,
     /// When the next `fir_freq` keyframe request is due.
     next_fir: Option<Instant>,
+    /// Its own `audio_active_packets` / `audio_level_average` (join or configure), in place
+    /// of the room's.
+    audio_active_packets: Option<u64>,
+    audio_level_average: Option<u64>,
 }
 
 /// One `rtp_forward` stream.
@@ -293,6 +303,9 @@ struct SubStream {
     fallback_set: bool,
     /// A `Forward` for it is installed.
     forwarded: bool,
+    /// The simulcast substream and temporal layer the media side last reported forwarding
+    /// (`None` until it reports, and again after the source changes).
+    current: Option<(u8, u8)>,
 }
 
 impl VideoRoom {
@@ -510,6 +523,12 @@ impl Plugin for VideoRoom {
                 packets,
                 level_sum,
             } => self.handle_audio_level(handle, &mid, packets, level_sum),
+            PluginInput::LayerChanged {
+                handle,
+                mid,
+                substream,
+                temporal,
+            } => self.handle_layer_changed(handle, &mid, substream, temporal),
             PluginInput::Timeout => self.handle_timeout(now),
             PluginInput::Detach { handle } => self.detach(handle),
             PluginInput::QueryHandle { handle } => {

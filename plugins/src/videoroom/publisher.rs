@@ -34,6 +34,8 @@ impl VideoRoom {
                 ("display", Kind::Str, false),
                 ("token", Kind::Str, false),
                 ("pin", Kind::Str, false),
+                ("audio_active_packets", Kind::PosInt, false),
+                ("audio_level_average", Kind::PosInt, false),
             ],
         )?;
         let rid = self.room(body)?;
@@ -84,7 +86,13 @@ impl VideoRoom {
             up: false,
             forwarders: Vec::new(),
             next_fir: None,
+            audio_active_packets: get_u64(body, "audio_active_packets").filter(|n| *n > 0),
+            audio_level_average: get_u64(body, "audio_level_average").filter(|n| *n > 0),
         };
+        let talk_overrides = [
+            ("audio_active_packets", publisher.audio_active_packets),
+            ("audio_level_average", publisher.audio_level_average),
+        ];
         if let Some(room) = self.rooms.get_mut(&rid) {
             room.participants.insert(id, handle);
         }
@@ -96,6 +104,11 @@ impl VideoRoom {
             if let Some(Role::Publisher(p)) = self.handles.get(&handle) {
                 let ev = json!({"videoroom": "event", "room": rid, "joining": attendee_json(p)});
                 self.notify(rid, Some(handle), &ev);
+            }
+        }
+        for (key, value) in talk_overrides {
+            if let Some(v) = value {
+                joined[key] = v.into();
             }
         }
         if request == "joinandconfigure" && jsep.is_some() {
@@ -120,6 +133,8 @@ impl VideoRoom {
                 ("videocodec", Kind::Str, false),
                 ("bitrate", Kind::PosInt, false),
                 ("keyframe", Kind::Bool, false),
+                ("audio_active_packets", Kind::PosInt, false),
+                ("audio_level_average", Kind::PosInt, false),
                 ("record", Kind::Bool, false),
                 ("filename", Kind::Str, false),
                 ("display", Kind::Str, false),
@@ -164,6 +179,7 @@ impl VideoRoom {
             .count() as u64;
         let max = room.config.publishers;
         let bitrate = room.config.bitrate;
+        let bitrate_cap = room.config.bitrate_cap;
         let mut cmds = Vec::new();
         let answer = match jsep {
             Some(j) if j.kind == JsepType::Answer => {
@@ -207,8 +223,20 @@ impl VideoRoom {
             }
             p.display = Some(d.to_owned());
         }
+        if let Some(n) = get_u64(body, "audio_active_packets").filter(|n| *n > 0) {
+            p.audio_active_packets = Some(n);
+        }
+        if let Some(n) = get_u64(body, "audio_level_average").filter(|n| *n > 0) {
+            p.audio_level_average = Some(n);
+        }
         if let Some(b) = get_u64(body, "bitrate") {
-            let b = if bitrate > 0 { b.min(bitrate) } else { b };
+            // The room's bitrate is a ceiling only with `bitrate_cap`; otherwise a
+            // publisher's own value replaces it.
+            let b = if bitrate_cap && bitrate > 0 {
+                b.min(bitrate)
+            } else {
+                b
+            };
             cmds.push(MediaCommand::SetBitrateCap {
                 handle,
                 bitrate: u32::try_from(b).unwrap_or(u32::MAX),

@@ -160,6 +160,7 @@ impl VideoRoom {
                 layers: w.layers,
                 fallback_set: w.fallback_set,
                 forwarded: false,
+                current: None,
             });
             added += 1;
         }
@@ -223,8 +224,12 @@ impl VideoRoom {
         }
         let source = feed.and_then(|p| p.streams.iter().find(|x| x.mid == s.feed_mid));
         if source.is_some_and(|x| x.simulcast) {
-            let mut sim = json!({"substream": -1, "substream-target": s.layers.substream,
-                "temporal-layer": -1, "temporal-layer-target": s.layers.temporal});
+            // The layers forwarded now, as the media side last reported them (-1: none yet).
+            let (substream, temporal) = s
+                .current
+                .map_or((-1, -1), |(s, t)| (i32::from(s), i32::from(t)));
+            let mut sim = json!({"substream": substream, "substream-target": s.layers.substream,
+                "temporal-layer": temporal, "temporal-layer-target": s.layers.temporal});
             if s.fallback_set {
                 sim["fallback"] = s.layers.fallback_us.into();
             }

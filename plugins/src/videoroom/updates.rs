@@ -208,6 +208,7 @@ impl VideoRoom {
                 st.feed_id = feed;
                 st.feed_handle = feed_handle;
                 st.feed_mid = ps.mid.clone();
+                st.current = None;
                 changes += 1;
                 if st.forwarded {
                     cmds.push(MediaCommand::Forward {
@@ -293,17 +294,31 @@ impl VideoRoom {
                     MediaKind::Application => get_bool(body, "data"),
                 };
                 let send = get_bool(m, "send").or(legacy);
-                plan.push((i, send, layers, fallback_set));
+                let asked = (m.contains_key("substream"), m.contains_key("temporal"));
+                plan.push((i, send, layers, fallback_set, asked));
             }
         }
         let mut cmds = Vec::new();
         let mut touched = Vec::new();
+        let mut at_target = Vec::new();
         if let Some(Role::Subscriber(sub)) = self.handles.get_mut(&handle) {
             let paused = sub.paused;
-            for (i, send, layers, fallback_set) in plan {
+            for (i, send, layers, fallback_set, asked) in plan {
                 let Some(st) = sub.streams.get_mut(i) else {
                     continue;
                 };
+                // A layer asked for that is already the one forwarded is notified at once
+                // (there will be no change to report).
+                if let Some((substream, temporal)) = st.current {
+                    if asked.0 && layers.substream == substream {
+                        at_target.push(json!({"videoroom": "event", "room": rid,
+                            "mid": st.mid, "substream": substream}));
+                    }
+                    if asked.1 && layers.temporal == temporal {
+                        at_target.push(json!({"videoroom": "event", "room": rid,
+                            "mid": st.mid, "temporal": temporal}));
+                    }
+                }
                 if let Some(send) = send
                     && send != st.send
                 {
@@ -343,6 +358,9 @@ impl VideoRoom {
         }
         for c in cmds {
             self.out.media(c);
+        }
+        for ev in at_target {
+            self.out.event(handle, None, ev, None);
         }
         let data = json!({"videoroom": "event", "room": rid, "configured": "ok"});
         let restart = get_bool(body, "restart") == Some(true);
