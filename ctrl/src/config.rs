@@ -2,7 +2,8 @@
 //!
 //! The TOML sections mirror Janus's `janus.jcfg` and transport files (see
 //! `shared/janus-api/config.md`): `[general]`, `[http]`, `[websockets]`, `[admin]`,
-//! `[certificates]`, `[media]`. Every key is optional; unknown keys are an error.
+//! `[certificates]`, `[media]`, `[nat]`, `[plugins]`, `[events]`. Every key is optional;
+//! unknown keys are an error.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
@@ -60,6 +61,12 @@ pub struct Config {
     pub certificates: CertConfig,
     /// Media settings carried for the dataplane.
     pub media: MediaConfig,
+    /// NAT and STUN settings (`janus.jcfg` `nat`).
+    pub nat: NatConfig,
+    /// Which plugins not to register (`janus.jcfg` `plugins`).
+    pub plugins: PluginsSection,
+    /// Event handlers (`janus.jcfg` `events`): parsed and checked; none is implemented.
+    pub events: EventsSection,
 }
 
 /// `[general]`.
@@ -94,6 +101,10 @@ pub struct GeneralConfig {
     pub accept_new_sessions: bool,
     /// Reply formatting.
     pub json: JsonStyle,
+    /// Local address for media (Janus `interface`): the shards bind it instead of the
+    /// wildcard addresses, it is the host candidate's address unless `nat.nat_1_1_mapping`
+    /// (or `media.ice_ips`) replaces it, and it is `local-ip` in `info`.
+    pub interface: Option<IpAddr>,
 }
 
 impl Default for GeneralConfig {
@@ -112,6 +123,7 @@ impl Default for GeneralConfig {
             debug_level: 4,
             accept_new_sessions: true,
             json: JsonStyle::Indented,
+            interface: None,
         }
     }
 }
@@ -293,6 +305,10 @@ pub struct MediaConfig {
     pub full_trickle: bool,
     /// Gather IPv6 candidates.
     pub ipv6: bool,
+    /// DSCP code point (0–63) for every packet the media sockets send (Janus `dscp`, also
+    /// accepted as `dscp_tos`); 0 leaves the marking alone.
+    #[serde(alias = "dscp_tos")]
+    pub dscp: u8,
 }
 
 impl Default for MediaConfig {
@@ -310,6 +326,121 @@ impl Default for MediaConfig {
             ice_lite: false,
             full_trickle: false,
             ipv6: false,
+            dscp: 0,
+        }
+    }
+}
+
+/// `[nat]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NatConfig {
+    /// STUN server checked at start (the public address it sees is logged) and the default
+    /// of nothing else: Admin `test_stun` names its server explicitly, as in Janus.
+    pub stun_server: Option<String>,
+    /// Its UDP port.
+    pub stun_port: u16,
+    /// Start even when the STUN server does not answer (otherwise startup fails, as Janus).
+    pub ignore_unreachable_ice_server: bool,
+    /// Public addresses written into candidates in place of the host address (1:1 NAT);
+    /// a comma-separated string as in `janus.jcfg`, or a TOML array.
+    #[serde(deserialize_with = "de_ip_list")]
+    pub nat_1_1_mapping: Vec<IpAddr>,
+    /// With `nat_1_1_mapping`: advertise the host address as well.
+    pub keep_private_host: bool,
+    /// Interfaces or address prefixes to gather on. Portunus does not gather (it writes the
+    /// configured addresses), so a non-empty list only earns a startup warning.
+    #[serde(deserialize_with = "de_name_list")]
+    pub ice_enforce_list: Vec<String>,
+    /// Interfaces or address prefixes never to gather on; see `ice_enforce_list`.
+    #[serde(deserialize_with = "de_name_list")]
+    pub ice_ignore_list: Vec<String>,
+    /// How long Admin `test_stun` (and the start-up check) waits for the binding response,
+    /// milliseconds (Janus: 5 s).
+    pub stun_timeout_ms: u64,
+}
+
+impl Default for NatConfig {
+    fn default() -> Self {
+        Self {
+            stun_server: None,
+            stun_port: 3478,
+            ignore_unreachable_ice_server: false,
+            nat_1_1_mapping: Vec::new(),
+            keep_private_host: false,
+            ice_enforce_list: Vec::new(),
+            // Janus's default; harmless here since nothing is gathered.
+            ice_ignore_list: vec!["vmnet".into()],
+            stun_timeout_ms: 5000,
+        }
+    }
+}
+
+impl NatConfig {
+    /// The STUN wait as a duration.
+    pub fn stun_timeout(&self) -> Duration {
+        Duration::from_millis(self.stun_timeout_ms)
+    }
+}
+
+/// `[plugins]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginsSection {
+    /// Plugins not to register: package names (`janus.plugin.textroom`) or Janus's library
+    /// names (`libjanus_textroom.so`); a comma-separated string or a TOML array.
+    #[serde(deserialize_with = "de_name_list")]
+    pub disable: Vec<String>,
+}
+
+impl PluginsSection {
+    /// Whether the plugin with `package` name is disabled.
+    pub fn is_disabled(&self, package: &str) -> bool {
+        self.disable
+            .iter()
+            .any(|d| plugin_package(d).as_deref() == Some(package))
+    }
+}
+
+/// The package name a `plugins.disable` entry names: itself, or `janus.plugin.<x>` for
+/// `libjanus_<x>.so`. `None` for anything else.
+pub fn plugin_package(entry: &str) -> Option<String> {
+    if let Some(x) = entry
+        .strip_prefix("libjanus_")
+        .and_then(|r| r.strip_suffix(".so"))
+        .filter(|x| !x.is_empty())
+    {
+        return Some(format!("janus.plugin.{x}"));
+    }
+    entry
+        .strip_prefix("janus.plugin.")
+        .filter(|x| !x.is_empty())
+        .map(|_| entry.to_owned())
+}
+
+/// `[events]`: Janus's event-handler settings. Portunus has no event handlers; the keys are
+/// accepted so a converted `janus.jcfg` loads, and `broadcast = true` is reported at start.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsSection {
+    /// Enable event handlers.
+    pub broadcast: bool,
+    /// Seconds between media statistics events; 0 = none.
+    pub stats_period: u64,
+    /// Combine the media statistics of a PeerConnection into one event.
+    pub combine_media_stats: bool,
+    /// Event handlers not to load (comma-separated string or array).
+    #[serde(deserialize_with = "de_name_list")]
+    pub disable: Vec<String>,
+}
+
+impl Default for EventsSection {
+    fn default() -> Self {
+        Self {
+            broadcast: false,
+            stats_period: 1,
+            combine_media_stats: false,
+            disable: Vec::new(),
         }
     }
 }
@@ -367,6 +498,29 @@ impl Config {
         if let Some((a, b)) = self.media.rtp_port_range {
             check_range(a, b).map_err(|m| ConfigError::new("media.rtp_port_range", m))?;
         }
+        if self.media.dscp > 63 {
+            return Err(ConfigError::new("media.dscp", "must be between 0 and 63"));
+        }
+        if let Some(ip) = self.general.interface
+            && ip.is_unspecified()
+        {
+            return Err(ConfigError::new(
+                "general.interface",
+                "must be one local address, not the wildcard",
+            ));
+        }
+        self.validate_nat()?;
+        for d in &self.plugins.disable {
+            if plugin_package(d).is_none() {
+                return Err(ConfigError::new(
+                    "plugins.disable",
+                    format!("{d:?} is neither a plugin package (janus.plugin.x) nor libjanus_x.so"),
+                ));
+            }
+        }
+        if self.events.disable.iter().any(String::is_empty) {
+            return Err(ConfigError::new("events.disable", "has an empty entry"));
+        }
         if self.media.shards > 1024 {
             return Err(ConfigError::new("media.shards", "must be at most 1024"));
         }
@@ -423,6 +577,68 @@ impl Config {
         Ok(())
     }
 
+    fn validate_nat(&self) -> Result<(), ConfigError> {
+        let n = &self.nat;
+        if let Some(server) = &n.stun_server
+            && (server.trim().is_empty() || server.contains(char::is_whitespace))
+        {
+            return Err(ConfigError::new(
+                "nat.stun_server",
+                "must be a host name or address",
+            ));
+        }
+        if n.stun_port == 0 {
+            return Err(ConfigError::new(
+                "nat.stun_port",
+                "must be between 1 and 65535",
+            ));
+        }
+        if n.stun_timeout_ms == 0 || n.stun_timeout_ms > 60_000 {
+            return Err(ConfigError::new(
+                "nat.stun_timeout_ms",
+                "must be between 1 and 60000",
+            ));
+        }
+        if let Some(ip) = n.nat_1_1_mapping.iter().find(|ip| ip.is_unspecified()) {
+            return Err(ConfigError::new(
+                "nat.nat_1_1_mapping",
+                format!("{ip} is a wildcard, not an address clients can reach"),
+            ));
+        }
+        if n.keep_private_host && n.nat_1_1_mapping.is_empty() {
+            return Err(ConfigError::new(
+                "nat.keep_private_host",
+                "needs nat.nat_1_1_mapping",
+            ));
+        }
+        for (name, list) in [
+            ("nat.ice_enforce_list", &n.ice_enforce_list),
+            ("nat.ice_ignore_list", &n.ice_ignore_list),
+        ] {
+            if list.iter().any(String::is_empty) {
+                return Err(ConfigError::new(name, "has an empty entry"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The addresses to write into candidates, by priority of the settings: `media.ice_ips`
+    /// (`--ice-ip`), else `nat.nat_1_1_mapping` (plus the host address with
+    /// `keep_private_host`), else `general.interface`. Empty: nothing configured.
+    pub fn candidate_ips(&self) -> Vec<IpAddr> {
+        if !self.media.ice_ips.is_empty() {
+            return self.media.ice_ips.clone();
+        }
+        let mut ips = self.nat.nat_1_1_mapping.clone();
+        if (ips.is_empty() || self.nat.keep_private_host)
+            && let Some(host) = self.general.interface
+            && !ips.contains(&host)
+        {
+            ips.push(host);
+        }
+        ips
+    }
+
     /// The long-poll wait as a duration.
     pub fn long_poll_timeout(&self) -> Duration {
         Duration::from_millis(self.http.long_poll_timeout_ms)
@@ -463,6 +679,32 @@ fn de_port_range<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<(u16, 
     let s: Option<String> = Option::deserialize(d)?;
     s.map(|s| parse_port_range(&s).map_err(serde::de::Error::custom))
         .transpose()
+}
+
+/// A list given as a comma-separated string (Janus's form) or as a TOML array of strings.
+fn de_name_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum List {
+        Text(String),
+        Items(Vec<String>),
+    }
+    Ok(match List::deserialize(d)? {
+        List::Text(t) if t.trim().is_empty() => Vec::new(),
+        List::Text(t) => t.split(',').map(|s| s.trim().to_owned()).collect(),
+        List::Items(v) => v.into_iter().map(|s| s.trim().to_owned()).collect(),
+    })
+}
+
+/// A list of IP addresses, as a comma-separated string or a TOML array.
+fn de_ip_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
+    de_name_list(d)?
+        .iter()
+        .map(|s| {
+            s.parse::<IpAddr>()
+                .map_err(|_| serde::de::Error::custom(format!("{s:?} is not an IP address")))
+        })
+        .collect()
 }
 
 /// One line for a TOML error: line number, the offending line, the message.
