@@ -16,7 +16,7 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portunus_stun::{Class, Method, MessageWriter, StunMessage, TransactionId};
+use portunus_stun::{Class, MessageWriter, Method, StunMessage, TransactionId};
 
 /// Reason of the 490 reply when the address does not resolve (Janus's text).
 pub const RESOLVE_FAILED: &str = "Could not resolve address";
@@ -75,6 +75,19 @@ impl NetJob {
         }
     }
 
+    /// The outcome, when it needs no network and cannot block: resolving a literal address
+    /// (or an empty one). The control plane answers those at once.
+    pub fn run_if_immediate(&self) -> Option<NetOutcome> {
+        match self {
+            Self::Resolve { address }
+                if address.is_empty() || address.parse::<IpAddr>().is_ok() =>
+            {
+                Some(self.run())
+            }
+            _ => None,
+        }
+    }
+
     /// Run the check on this thread. Blocks for the DNS lookup and up to `timeout` for STUN.
     pub fn run(&self) -> NetOutcome {
         let start = Instant::now();
@@ -125,7 +138,11 @@ fn resolve(address: &str) -> Option<IpAddr> {
 
 /// One binding request to `server` from `local_port`; the mapped address of the first
 /// success response with our transaction id, or `None` on error, error response or timeout.
-pub fn binding_request(server: SocketAddr, local_port: u16, timeout: Duration) -> Option<SocketAddr> {
+pub fn binding_request(
+    server: SocketAddr,
+    local_port: u16,
+    timeout: Duration,
+) -> Option<SocketAddr> {
     if server.port() == 0 || timeout.is_zero() {
         return None;
     }
@@ -269,8 +286,12 @@ mod tests {
     #[test]
     fn literal_addresses_resolve_without_a_lookup() {
         let run = |a: &str| NetJob::Resolve { address: a.into() }.run();
-        assert!(matches!(run("192.0.2.7"), NetOutcome::Resolved { ip, .. } if ip == IpAddr::from([192, 0, 2, 7])));
-        assert!(matches!(run("::1"), NetOutcome::Resolved { ip, .. } if ip == IpAddr::V6(Ipv6Addr::LOCALHOST)));
+        assert!(
+            matches!(run("192.0.2.7"), NetOutcome::Resolved { ip, .. } if ip == IpAddr::from([192, 0, 2, 7]))
+        );
+        assert!(
+            matches!(run("::1"), NetOutcome::Resolved { ip, .. } if ip == IpAddr::V6(Ipv6Addr::LOCALHOST))
+        );
         assert_eq!(run(""), NetOutcome::Failed(RESOLVE_FAILED));
     }
 

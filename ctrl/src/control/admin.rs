@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
-use super::{AdminReply, ControlPlane};
 use super::janus::constant_time_eq;
+use super::{AdminReply, ControlPlane};
 use crate::api::response::{self, message};
 use crate::api::validate::{JType, Texts, str_member, validate};
 use crate::api::{ApiError, ApiKind, Envelope, JanusCode, decode_envelope};
@@ -49,6 +49,10 @@ impl ControlPlane {
                 let transaction = env.transaction.clone();
                 self.pending_admin
                     .insert(ticket, super::PendingAdmin { transaction });
+                if let Some(outcome) = job.run_if_immediate() {
+                    let reply = self.handle_net_outcome(ticket, outcome);
+                    return AdminReply::Now(reply.unwrap_or(Value::Null));
+                }
                 self.net_jobs.push_back((ticket, job));
                 AdminReply::Later(ticket)
             }
@@ -86,7 +90,11 @@ impl ControlPlane {
     }
 
     /// A network check finished: the reply for its request, or `None` for an unknown ticket.
-    pub fn handle_net_outcome(&mut self, ticket: AdminTicket, outcome: NetOutcome) -> Option<Value> {
+    pub fn handle_net_outcome(
+        &mut self,
+        ticket: AdminTicket,
+        outcome: NetOutcome,
+    ) -> Option<Value> {
         let pending = self.pending_admin.remove(&ticket)?;
         let tx = pending.transaction.as_str();
         Some(match outcome {
@@ -147,7 +155,9 @@ impl ControlPlane {
             ));
         }
         if env.handle_id == 0 {
-            return self.admin_session(now, sid, obj, env).map(Dispatched::Reply);
+            return self
+                .admin_session(now, sid, obj, env)
+                .map(Dispatched::Reply);
         }
         let hid = HandleId(env.handle_id);
         if self.reg.handle_in(sid, hid).is_none() {
@@ -159,7 +169,11 @@ impl ControlPlane {
     }
 
     /// `resolve_address` and `test_stun` (global requests): validate, and describe the check.
-    fn net_job(&self, obj: &Map<String, Value>, env: &Envelope) -> Result<Option<NetJob>, ApiError> {
+    fn net_job(
+        &self,
+        obj: &Map<String, Value>,
+        env: &Envelope,
+    ) -> Result<Option<NetJob>, ApiError> {
         match env.verb_lower.as_str() {
             "resolve_address" => {
                 validate(obj, &[("address", JType::Str, true)], Texts::Plain)?;

@@ -49,7 +49,10 @@ impl ControlPlane {
             put("public-ip", first.to_string().into());
         }
         if public.len() > 1 {
-            let all = public.iter().map(|ip| Value::from(ip.to_string())).collect();
+            let all = public
+                .iter()
+                .map(|ip| Value::from(ip.to_string()))
+                .collect();
             put("public-ips", Value::Array(all));
         }
         put("ipv6", m.ipv6.into());

@@ -393,7 +393,8 @@ impl Server {
                 }
                 match ws.flush() {
                     Ok(()) => {}
-                    Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(tungstenite::Error::Io(e))
+                        if e.kind() == std::io::ErrorKind::WouldBlock => {}
                     Err(_) => self.to_close.push(token),
                 }
             }
@@ -403,7 +404,13 @@ impl Server {
                 };
                 let req = &waiting.request;
                 let resp = http::Response::json(to_bytes(&reply, self.settings.json));
-                http::write_response(&mut h.wbuf, &resp, Some(req), &self.settings.cors, req.keep_alive);
+                http::write_response(
+                    &mut h.wbuf,
+                    &resp,
+                    Some(req),
+                    &self.settings.cors,
+                    req.keep_alive,
+                );
                 h.close_after_write |= !req.keep_alive;
                 if !h.flush() || (h.close_after_write && h.wbuf.is_empty()) {
                     self.to_close.push(token);
