@@ -639,6 +639,36 @@ impl Config {
         ips
     }
 
+    /// One line per setting that is accepted (so a converted `janus.jcfg` loads) but has no
+    /// effect in Portunus; the server logs each at start rather than ignoring it silently.
+    pub fn ineffective_settings(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let e = &self.events;
+        if e.broadcast {
+            notes.push(
+                "events.broadcast = true: event handlers are not implemented, no events are sent"
+                    .to_owned(),
+            );
+        }
+        let janus_default_ignore = self.nat.ice_ignore_list == ["vmnet"];
+        for (name, list, default) in [
+            ("nat.ice_enforce_list", &self.nat.ice_enforce_list, false),
+            (
+                "nat.ice_ignore_list",
+                &self.nat.ice_ignore_list,
+                janus_default_ignore,
+            ),
+        ] {
+            if !list.is_empty() && !default {
+                notes.push(format!(
+                    "{name} has no effect: Portunus does not gather candidates, it writes \
+                     general.interface / nat.nat_1_1_mapping / media.ice_ips"
+                ));
+            }
+        }
+        notes
+    }
+
     /// The long-poll wait as a duration.
     pub fn long_poll_timeout(&self) -> Duration {
         Duration::from_millis(self.http.long_poll_timeout_ms)
@@ -799,6 +829,110 @@ mod tests {
         assert!(e.message.contains("pingpong_timeout"), "{e}");
         let e = Config::from_toml("[websockets]\npingpong_timeout = 5\n").unwrap_err();
         assert_eq!(e.setting, "websockets.pingpong_timeout");
+    }
+
+    #[test]
+    fn nat_lists_take_janus_comma_strings_or_arrays() {
+        let c = Config::from_toml(
+            "[general]\ninterface = \"10.0.0.5\"\n[nat]\nnat_1_1_mapping = \"203.0.113.1, 2001:db8::7\"\n\
+             keep_private_host = true\nstun_server = \"stun.example.org\"\nstun_port = 19302\n\
+             ice_enforce_list = [\"eth0\", \"192.168.\"]\n",
+        )
+        .unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            c.nat.nat_1_1_mapping,
+            [ip("203.0.113.1"), ip("2001:db8::7")]
+        );
+        assert_eq!(c.nat.ice_enforce_list, ["eth0", "192.168."]);
+        assert_eq!(c.nat.stun_port, 19302);
+        assert_eq!(
+            c.candidate_ips(),
+            [ip("203.0.113.1"), ip("2001:db8::7"), ip("10.0.0.5")]
+        );
+        assert_eq!(Config::default().nat.ice_ignore_list, ["vmnet"]);
+        assert_eq!(Config::default().nat.stun_timeout(), Duration::from_secs(5));
+        let c = Config::from_toml("[nat]\nnat_1_1_mapping = [\"198.51.100.2\"]\n").unwrap();
+        assert_eq!(c.candidate_ips(), [ip("198.51.100.2")]);
+        let c = Config::from_toml("[general]\ninterface = \"10.0.0.5\"\n").unwrap();
+        assert_eq!(c.candidate_ips(), [ip("10.0.0.5")]);
+        assert!(Config::default().candidate_ips().is_empty());
+    }
+
+    #[test]
+    fn bad_nat_and_media_values_name_the_key() {
+        let setting = |toml: &str| Config::from_toml(toml).unwrap_err().setting;
+        assert_eq!(setting("[media]\ndscp = 64\n"), "media.dscp");
+        assert_eq!(setting("[nat]\nstun_port = 0\n"), "nat.stun_port");
+        assert_eq!(setting("[nat]\nstun_server = \"\"\n"), "nat.stun_server");
+        assert_eq!(
+            setting("[nat]\nstun_timeout_ms = 0\n"),
+            "nat.stun_timeout_ms"
+        );
+        assert_eq!(
+            setting("[nat]\nnat_1_1_mapping = \"0.0.0.0\"\n"),
+            "nat.nat_1_1_mapping"
+        );
+        assert_eq!(
+            setting("[nat]\nkeep_private_host = true\n"),
+            "nat.keep_private_host"
+        );
+        assert_eq!(
+            setting("[general]\ninterface = \"::\"\n"),
+            "general.interface"
+        );
+        assert_eq!(
+            setting("[nat]\nice_ignore_list = \"a,,b\"\n"),
+            "nat.ice_ignore_list"
+        );
+        // Type and syntax errors name the line (and so the key).
+        let e = Config::from_toml("[nat]\nnat_1_1_mapping = \"1.2.3.4,nope\"\n").unwrap_err();
+        assert!(e.to_string().contains("line 2"), "{e}");
+        assert!(
+            e.to_string().contains("\"nope\" is not an IP address"),
+            "{e}"
+        );
+        let e = Config::from_toml("[general]\ninterface = \"eth0\"\n").unwrap_err();
+        assert!(e.to_string().contains("interface"), "{e}");
+        let c = Config::from_toml("[media]\ndscp_tos = 46\n").unwrap();
+        assert_eq!(c.media.dscp, 46);
+    }
+
+    #[test]
+    fn plugins_disable_takes_packages_or_janus_library_names() {
+        let c = Config::from_toml(
+            "[plugins]\ndisable = \"libjanus_textroom.so, janus.plugin.streaming\"\n",
+        )
+        .unwrap();
+        assert!(c.plugins.is_disabled("janus.plugin.textroom"));
+        assert!(c.plugins.is_disabled("janus.plugin.streaming"));
+        assert!(!c.plugins.is_disabled("janus.plugin.echotest"));
+        let e = Config::from_toml("[plugins]\ndisable = [\"echotest\"]\n").unwrap_err();
+        assert_eq!(e.setting, "plugins.disable");
+        assert!(e.message.contains("echotest"), "{e}");
+        assert_eq!(plugin_package("libjanus_.so"), None);
+        assert!(Config::from_toml("[plugins]\ndisable = \"\"\n").is_ok());
+    }
+
+    #[test]
+    fn events_parse_and_broadcast_is_reported_as_not_implemented() {
+        let c = Config::from_toml(
+            "[events]\nbroadcast = true\nstats_period = 5\ncombine_media_stats = true\n\
+             disable = \"libjanus_sampleevh.so\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.events.stats_period, 5);
+        assert_eq!(c.events.disable, ["libjanus_sampleevh.so"]);
+        let notes = c.ineffective_settings();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].starts_with("events.broadcast"), "{notes:?}");
+        assert!(Config::default().ineffective_settings().is_empty());
+        let e = Config::from_toml("[events]\nstats_period = -1\n").unwrap_err();
+        assert!(e.to_string().contains("stats_period"), "{e}");
+        let e = Config::from_toml("[events]\nbroadcast = 1\n").unwrap_err();
+        assert!(e.to_string().contains("broadcast"), "{e}");
+        let c = Config::from_toml("[nat]\nice_enforce_list = \"eth0\"\n").unwrap();
+        assert!(c.ineffective_settings()[0].starts_with("nat.ice_enforce_list"));
     }
 
     #[test]

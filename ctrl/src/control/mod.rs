@@ -214,12 +214,18 @@ impl ControlPlane {
         }
     }
 
-    /// Register a plugin under its package name (`info().package`).
+    /// Register a plugin under its package name (`info().package`). A plugin named in
+    /// `plugins.disable` is dropped instead (logged), so `attach` to it gives 460 as for any
+    /// plugin Janus did not load.
     ///
     /// # Errors
     /// [`CtrlError::DuplicatePlugin`] if a plugin with that package is already registered.
     pub fn register_plugin(&mut self, plugin: Box<dyn Plugin>) -> Result<(), CtrlError> {
         let info = plugin.info();
+        if self.config.plugins.is_disabled(info.package) {
+            tracing::info!(plugin = info.package, "plugin disabled by plugins.disable");
+            return Ok(());
+        }
         if self.plugin_index(info.package).is_some() {
             return Err(CtrlError::DuplicatePlugin(info.package.to_owned()));
         }

@@ -191,6 +191,9 @@ impl Server {
             admin_waiting: HashMap::new(),
         };
         server.bind_listeners(config)?;
+        for note in config.ineffective_settings() {
+            tracing::warn!("{note}");
+        }
         Ok(server)
     }
 
