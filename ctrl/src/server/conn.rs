@@ -108,7 +108,7 @@ pub(super) struct HttpConn {
     pub(super) parked: Option<Parked>,
     /// An Admin request waiting for its network check; later requests wait behind it, so
     /// pipelined replies keep their order.
-    pub(super) awaiting: Option<Awaiting>,
+    pub(super) awaiting: Option<Box<Awaiting>>,
     pub(super) close_after_write: bool,
 }
 

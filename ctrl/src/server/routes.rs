@@ -86,7 +86,7 @@ impl Server {
                         body: Vec::new(),
                         ..req
                     };
-                    h.awaiting = Some(Awaiting { ticket, request });
+                    h.awaiting = Some(Box::new(Awaiting { ticket, request }));
                     self.arm(token, conn, now + self.settings.idle);
                 }
                 Action::Close => return false,
