@@ -8,7 +8,8 @@
 //!
 //! The checks follow Janus 1.1.2 (`janus_process_incoming_admin_request` and
 //! `janus_ice_test_stun_server`): the first address `getaddrinfo` returns, a binding request
-//! from a socket on the wildcard address of that family (port `localport` or any), the
+//! from a socket on the wildcard address of that family (loopback for a loopback server; port
+//! `localport` or any), the
 //! XOR-MAPPED-ADDRESS of the answer (MAPPED-ADDRESS for old servers), elapsed time in µs.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
@@ -146,11 +147,14 @@ pub fn binding_request(
     if server.port() == 0 || timeout.is_zero() {
         return None;
     }
-    let any = match server {
-        SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    // Janus sends from the wildcard address; a loopback server is reached from loopback so
+    // that checking a local server opens nothing to the network.
+    let local = match server.ip() {
+        ip if ip.is_loopback() => ip,
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
     };
-    let socket = UdpSocket::bind(SocketAddr::new(any, local_port)).ok()?;
+    let socket = UdpSocket::bind(SocketAddr::new(local, local_port)).ok()?;
     let id = TransactionId(rand::random());
     let mut request = [0u8; 64];
     let len = MessageWriter::new(&mut request, Class::Request, Method::BINDING, id)
