@@ -51,6 +51,10 @@ fn main() -> ExitCode {
     };
     let log = portunus_ctrl::logging::init(config.general.debug_level);
     warn_about_host(config.media.shards);
+    if let Err(e) = check_stun_server(&config) {
+        eprintln!("portunus: {e}");
+        return ExitCode::from(1);
+    }
     let mut server = match Server::bind(&config) {
         Ok(s) => s,
         Err(e) => {
@@ -66,7 +70,15 @@ fn main() -> ExitCode {
         }
     };
     let clock = portunus_plugins::WallClock::new(Instant::now(), SystemTime::now());
-    for plugin in portunus_plugins::all(&portunus_plugins::PluginsConfig::default(), clock) {
+    let plugins = portunus_plugins::all(&portunus_plugins::PluginsConfig::default(), clock);
+    for entry in &config.plugins.disable {
+        let known = plugins.iter().any(|p| names(entry, p.info().package));
+        if !known {
+            tracing::warn!("plugins.disable: {entry} names no plugin of this server");
+        }
+    }
+    // register_plugin leaves out the plugins named in plugins.disable.
+    for plugin in plugins {
         if let Err(e) = server.control_plane().register_plugin(plugin) {
             eprintln!("portunus: {e}");
             return ExitCode::from(1);
@@ -115,6 +127,52 @@ fn warn_about_host(shards: usize) {
     }
 }
 
+/// Whether a `plugins.disable` entry names `package`.
+fn names(entry: &str, package: &str) -> bool {
+    portunus_ctrl::config::plugin_package(entry).as_deref() == Some(package)
+}
+
+/// With `nat.stun_server`, send it one binding request at start and log the public address
+/// it reports (Janus tests its STUN server the same way and refuses to start when it does not
+/// answer, unless `ignore_unreachable_ice_server`). Portunus is ICE-lite and gathers nothing,
+/// so the address is only reported: `nat.nat_1_1_mapping` is what goes into candidates.
+fn check_stun_server(config: &Config) -> Result<(), String> {
+    let Some(server) = &config.nat.stun_server else {
+        return Ok(());
+    };
+    let job = portunus_ctrl::netcheck::NetJob::Stun {
+        address: server.clone(),
+        port: config.nat.stun_port,
+        local_port: 0,
+        timeout: config.nat.stun_timeout(),
+    };
+    match job.run() {
+        portunus_ctrl::netcheck::NetOutcome::Mapped { public, .. } => {
+            tracing::info!(%public, stun_server = %server, "public address seen by the STUN server");
+            if !config.candidate_ips().contains(&public.ip()) {
+                tracing::warn!(
+                    "candidates do not carry the public address {}: set nat.nat_1_1_mapping if clients must use it",
+                    public.ip()
+                );
+            }
+            Ok(())
+        }
+        outcome => {
+            let why = match outcome {
+                portunus_ctrl::netcheck::NetOutcome::Failed(reason) => reason,
+                _ => "unexpected answer",
+            };
+            let message = format!("nat.stun_server {server}:{}: {why}", config.nat.stun_port);
+            if config.nat.ignore_unreachable_ice_server {
+                tracing::warn!("{message} (ignored: ignore_unreachable_ice_server)");
+                Ok(())
+            } else {
+                Err(message)
+            }
+        }
+    }
+}
+
 /// Generates the DTLS certificate (one per process, as Janus does without a configured one)
 /// and starts the shards.
 fn start_dataplane(config: &Config) -> Result<webrtc::Shared, String> {
@@ -128,6 +186,10 @@ fn start_dataplane(config: &Config) -> Result<webrtc::Shared, String> {
     let dtls = DtlsConfig::new(&cert, options).map_err(|e| format!("DTLS: {e}"))?;
     let mut dp = DataplaneConfig::new(Arc::new(dtls));
     dp.shards = config.media.shards;
+    dp.dscp = config.media.dscp;
+    if let Some(interface) = config.general.interface {
+        dp.bind = vec![interface];
+    }
     dp.stats_interval = Some(webrtc::STATS_INTERVAL);
     if let Some((low, high)) = config.media.rtp_port_range {
         dp.port_base = low;
@@ -144,13 +206,12 @@ fn start_dataplane(config: &Config) -> Result<webrtc::Shared, String> {
     }
     let dataplane = Dataplane::start(dp).map_err(|e| format!("dataplane: {e}"))?;
     tracing::info!(shards = dataplane.shard_count(), backend = ?dataplane.backend(), "dataplane started");
-    let ice_ips = if config.media.ice_ips.is_empty() {
-        // Without --ice-ip the candidates name loopback: right for a local demo, and an
-        // operator sets the public address for anything else.
-        vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]
-    } else {
-        config.media.ice_ips.clone()
-    };
+    let mut ice_ips = config.candidate_ips();
+    if ice_ips.is_empty() {
+        // Without --ice-ip, nat_1_1_mapping or interface the candidates name loopback: right
+        // for a local demo, and an operator sets the public address for anything else.
+        ice_ips.push(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
     let slowlink = u32::try_from(config.media.slowlink_threshold).unwrap_or(u32::MAX);
     Ok(webrtc::Shared::new(
         dataplane,

@@ -44,6 +44,10 @@ pub struct Cli {
     /// Seconds without requests before a session is destroyed (0 = never).
     #[arg(long, value_name = "SECONDS")]
     pub session_timeout: Option<u64>,
+    /// Local address for media (Janus `-i`): shards bind it and candidates carry it unless
+    /// `--ice-ip` or `nat.nat_1_1_mapping` name public ones.
+    #[arg(long, value_name = "ADDR")]
+    pub interface: Option<IpAddr>,
     /// Address written into ICE candidates (repeatable).
     #[arg(long = "ice-ip", value_name = "ADDR")]
     pub ice_ips: Vec<IpAddr>,
@@ -103,6 +107,9 @@ impl Cli {
         if let Some(t) = self.session_timeout {
             c.general.session_timeout = t;
         }
+        if self.interface.is_some() {
+            c.general.interface = self.interface;
+        }
         if !self.ice_ips.is_empty() {
             c.media.ice_ips = self.ice_ips;
         }
@@ -155,6 +162,8 @@ mod tests {
             "5",
             "--admin-secret",
             "s",
+            "--interface",
+            "10.1.2.3",
         ])
         .unwrap();
         assert_eq!(c.http.port, 0);
@@ -163,6 +172,12 @@ mod tests {
         assert_eq!(c.media.shards, 2);
         assert_eq!(c.general.session_timeout, 5);
         assert_eq!(c.general.admin_secret.as_deref(), Some("s"));
+        assert_eq!(c.general.interface, Some("10.1.2.3".parse().unwrap()));
+        let e = config_from_args(["portunus", "--interface", "0.0.0.0"]).unwrap_err();
+        let CliError::Config(e) = e else {
+            unreachable!("a wildcard interface is a config error")
+        };
+        assert_eq!(e.setting, "general.interface");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! The TOML sections mirror Janus's `janus.jcfg` and transport files (see
 //! `shared/janus-api/config.md`): `[general]`, `[http]`, `[websockets]`, `[admin]`,
-//! `[certificates]`, `[media]`. Every key is optional; unknown keys are an error.
+//! `[certificates]`, `[media]`, `[nat]`, `[plugins]`, `[events]`. Every key is optional;
+//! unknown keys are an error.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
@@ -60,6 +61,12 @@ pub struct Config {
     pub certificates: CertConfig,
     /// Media settings carried for the dataplane.
     pub media: MediaConfig,
+    /// NAT and STUN settings (`janus.jcfg` `nat`).
+    pub nat: NatConfig,
+    /// Which plugins not to register (`janus.jcfg` `plugins`).
+    pub plugins: PluginsSection,
+    /// Event handlers (`janus.jcfg` `events`): parsed and checked; none is implemented.
+    pub events: EventsSection,
 }
 
 /// `[general]`.
@@ -94,6 +101,10 @@ pub struct GeneralConfig {
     pub accept_new_sessions: bool,
     /// Reply formatting.
     pub json: JsonStyle,
+    /// Local address for media (Janus `interface`): the shards bind it instead of the
+    /// wildcard addresses, it is the host candidate's address unless `nat.nat_1_1_mapping`
+    /// (or `media.ice_ips`) replaces it, and it is `local-ip` in `info`.
+    pub interface: Option<IpAddr>,
 }
 
 impl Default for GeneralConfig {
@@ -112,6 +123,7 @@ impl Default for GeneralConfig {
             debug_level: 4,
             accept_new_sessions: true,
             json: JsonStyle::Indented,
+            interface: None,
         }
     }
 }
@@ -293,6 +305,10 @@ pub struct MediaConfig {
     pub full_trickle: bool,
     /// Gather IPv6 candidates.
     pub ipv6: bool,
+    /// DSCP code point (0–63) for every packet the media sockets send (Janus `dscp`, also
+    /// accepted as `dscp_tos`); 0 leaves the marking alone.
+    #[serde(alias = "dscp_tos")]
+    pub dscp: u8,
 }
 
 impl Default for MediaConfig {
@@ -310,6 +326,121 @@ impl Default for MediaConfig {
             ice_lite: false,
             full_trickle: false,
             ipv6: false,
+            dscp: 0,
+        }
+    }
+}
+
+/// `[nat]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NatConfig {
+    /// STUN server checked at start (the public address it sees is logged) and the default
+    /// of nothing else: Admin `test_stun` names its server explicitly, as in Janus.
+    pub stun_server: Option<String>,
+    /// Its UDP port.
+    pub stun_port: u16,
+    /// Start even when the STUN server does not answer (otherwise startup fails, as Janus).
+    pub ignore_unreachable_ice_server: bool,
+    /// Public addresses written into candidates in place of the host address (1:1 NAT);
+    /// a comma-separated string as in `janus.jcfg`, or a TOML array.
+    #[serde(deserialize_with = "de_ip_list")]
+    pub nat_1_1_mapping: Vec<IpAddr>,
+    /// With `nat_1_1_mapping`: advertise the host address as well.
+    pub keep_private_host: bool,
+    /// Interfaces or address prefixes to gather on. Portunus does not gather (it writes the
+    /// configured addresses), so a non-empty list only earns a startup warning.
+    #[serde(deserialize_with = "de_name_list")]
+    pub ice_enforce_list: Vec<String>,
+    /// Interfaces or address prefixes never to gather on; see `ice_enforce_list`.
+    #[serde(deserialize_with = "de_name_list")]
+    pub ice_ignore_list: Vec<String>,
+    /// How long Admin `test_stun` (and the start-up check) waits for the binding response,
+    /// milliseconds (Janus: 5 s).
+    pub stun_timeout_ms: u64,
+}
+
+impl Default for NatConfig {
+    fn default() -> Self {
+        Self {
+            stun_server: None,
+            stun_port: 3478,
+            ignore_unreachable_ice_server: false,
+            nat_1_1_mapping: Vec::new(),
+            keep_private_host: false,
+            ice_enforce_list: Vec::new(),
+            // Janus's default; harmless here since nothing is gathered.
+            ice_ignore_list: vec!["vmnet".into()],
+            stun_timeout_ms: 5000,
+        }
+    }
+}
+
+impl NatConfig {
+    /// The STUN wait as a duration.
+    pub fn stun_timeout(&self) -> Duration {
+        Duration::from_millis(self.stun_timeout_ms)
+    }
+}
+
+/// `[plugins]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginsSection {
+    /// Plugins not to register: package names (`janus.plugin.textroom`) or Janus's library
+    /// names (`libjanus_textroom.so`); a comma-separated string or a TOML array.
+    #[serde(deserialize_with = "de_name_list")]
+    pub disable: Vec<String>,
+}
+
+impl PluginsSection {
+    /// Whether the plugin with `package` name is disabled.
+    pub fn is_disabled(&self, package: &str) -> bool {
+        self.disable
+            .iter()
+            .any(|d| plugin_package(d).as_deref() == Some(package))
+    }
+}
+
+/// The package name a `plugins.disable` entry names: itself, or `janus.plugin.<x>` for
+/// `libjanus_<x>.so`. `None` for anything else.
+pub fn plugin_package(entry: &str) -> Option<String> {
+    if let Some(x) = entry
+        .strip_prefix("libjanus_")
+        .and_then(|r| r.strip_suffix(".so"))
+        .filter(|x| !x.is_empty())
+    {
+        return Some(format!("janus.plugin.{x}"));
+    }
+    entry
+        .strip_prefix("janus.plugin.")
+        .filter(|x| !x.is_empty())
+        .map(|_| entry.to_owned())
+}
+
+/// `[events]`: Janus's event-handler settings. Portunus has no event handlers; the keys are
+/// accepted so a converted `janus.jcfg` loads, and `broadcast = true` is reported at start.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsSection {
+    /// Enable event handlers.
+    pub broadcast: bool,
+    /// Seconds between media statistics events; 0 = none.
+    pub stats_period: u64,
+    /// Combine the media statistics of a PeerConnection into one event.
+    pub combine_media_stats: bool,
+    /// Event handlers not to load (comma-separated string or array).
+    #[serde(deserialize_with = "de_name_list")]
+    pub disable: Vec<String>,
+}
+
+impl Default for EventsSection {
+    fn default() -> Self {
+        Self {
+            broadcast: false,
+            stats_period: 1,
+            combine_media_stats: false,
+            disable: Vec::new(),
         }
     }
 }
@@ -367,6 +498,29 @@ impl Config {
         if let Some((a, b)) = self.media.rtp_port_range {
             check_range(a, b).map_err(|m| ConfigError::new("media.rtp_port_range", m))?;
         }
+        if self.media.dscp > 63 {
+            return Err(ConfigError::new("media.dscp", "must be between 0 and 63"));
+        }
+        if let Some(ip) = self.general.interface
+            && ip.is_unspecified()
+        {
+            return Err(ConfigError::new(
+                "general.interface",
+                "must be one local address, not the wildcard",
+            ));
+        }
+        self.validate_nat()?;
+        for d in &self.plugins.disable {
+            if plugin_package(d).is_none() {
+                return Err(ConfigError::new(
+                    "plugins.disable",
+                    format!("{d:?} is neither a plugin package (janus.plugin.x) nor libjanus_x.so"),
+                ));
+            }
+        }
+        if self.events.disable.iter().any(String::is_empty) {
+            return Err(ConfigError::new("events.disable", "has an empty entry"));
+        }
         if self.media.shards > 1024 {
             return Err(ConfigError::new("media.shards", "must be at most 1024"));
         }
@@ -423,6 +577,98 @@ impl Config {
         Ok(())
     }
 
+    fn validate_nat(&self) -> Result<(), ConfigError> {
+        let n = &self.nat;
+        if let Some(server) = &n.stun_server
+            && (server.trim().is_empty() || server.contains(char::is_whitespace))
+        {
+            return Err(ConfigError::new(
+                "nat.stun_server",
+                "must be a host name or address",
+            ));
+        }
+        if n.stun_port == 0 {
+            return Err(ConfigError::new(
+                "nat.stun_port",
+                "must be between 1 and 65535",
+            ));
+        }
+        if n.stun_timeout_ms == 0 || n.stun_timeout_ms > 60_000 {
+            return Err(ConfigError::new(
+                "nat.stun_timeout_ms",
+                "must be between 1 and 60000",
+            ));
+        }
+        if let Some(ip) = n.nat_1_1_mapping.iter().find(|ip| ip.is_unspecified()) {
+            return Err(ConfigError::new(
+                "nat.nat_1_1_mapping",
+                format!("{ip} is a wildcard, not an address clients can reach"),
+            ));
+        }
+        if n.keep_private_host && n.nat_1_1_mapping.is_empty() {
+            return Err(ConfigError::new(
+                "nat.keep_private_host",
+                "needs nat.nat_1_1_mapping",
+            ));
+        }
+        for (name, list) in [
+            ("nat.ice_enforce_list", &n.ice_enforce_list),
+            ("nat.ice_ignore_list", &n.ice_ignore_list),
+        ] {
+            if list.iter().any(String::is_empty) {
+                return Err(ConfigError::new(name, "has an empty entry"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The addresses to write into candidates, by priority of the settings: `media.ice_ips`
+    /// (`--ice-ip`), else `nat.nat_1_1_mapping` (plus the host address with
+    /// `keep_private_host`), else `general.interface`. Empty: nothing configured.
+    pub fn candidate_ips(&self) -> Vec<IpAddr> {
+        if !self.media.ice_ips.is_empty() {
+            return self.media.ice_ips.clone();
+        }
+        let mut ips = self.nat.nat_1_1_mapping.clone();
+        if (ips.is_empty() || self.nat.keep_private_host)
+            && let Some(host) = self.general.interface
+            && !ips.contains(&host)
+        {
+            ips.push(host);
+        }
+        ips
+    }
+
+    /// One line per setting that is accepted (so a converted `janus.jcfg` loads) but has no
+    /// effect in Portunus; the server logs each at start rather than ignoring it silently.
+    pub fn ineffective_settings(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let e = &self.events;
+        if e.broadcast {
+            notes.push(
+                "events.broadcast = true: event handlers are not implemented, no events are sent"
+                    .to_owned(),
+            );
+        }
+        let janus_default_ignore = self.nat.ice_ignore_list == ["vmnet"];
+        for (name, list, default) in [
+            ("nat.ice_enforce_list", &self.nat.ice_enforce_list, false),
+            (
+                "nat.ice_ignore_list",
+                &self.nat.ice_ignore_list,
+                janus_default_ignore,
+            ),
+        ] {
+            if !list.is_empty() && !default {
+                notes.push(format!(
+                    "{name} has no effect: Portunus does not gather candidates, it writes \
+                     general.interface / nat.nat_1_1_mapping / media.ice_ips"
+                ));
+            }
+        }
+        notes
+    }
+
     /// The long-poll wait as a duration.
     pub fn long_poll_timeout(&self) -> Duration {
         Duration::from_millis(self.http.long_poll_timeout_ms)
@@ -463,6 +709,32 @@ fn de_port_range<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<(u16, 
     let s: Option<String> = Option::deserialize(d)?;
     s.map(|s| parse_port_range(&s).map_err(serde::de::Error::custom))
         .transpose()
+}
+
+/// A list given as a comma-separated string (Janus's form) or as a TOML array of strings.
+fn de_name_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum List {
+        Text(String),
+        Items(Vec<String>),
+    }
+    Ok(match List::deserialize(d)? {
+        List::Text(t) if t.trim().is_empty() => Vec::new(),
+        List::Text(t) => t.split(',').map(|s| s.trim().to_owned()).collect(),
+        List::Items(v) => v.into_iter().map(|s| s.trim().to_owned()).collect(),
+    })
+}
+
+/// A list of IP addresses, as a comma-separated string or a TOML array.
+fn de_ip_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
+    de_name_list(d)?
+        .iter()
+        .map(|s| {
+            s.parse::<IpAddr>()
+                .map_err(|_| serde::de::Error::custom(format!("{s:?} is not an IP address")))
+        })
+        .collect()
 }
 
 /// One line for a TOML error: line number, the offending line, the message.
@@ -557,6 +829,110 @@ mod tests {
         assert!(e.message.contains("pingpong_timeout"), "{e}");
         let e = Config::from_toml("[websockets]\npingpong_timeout = 5\n").unwrap_err();
         assert_eq!(e.setting, "websockets.pingpong_timeout");
+    }
+
+    #[test]
+    fn nat_lists_take_janus_comma_strings_or_arrays() {
+        let c = Config::from_toml(
+            "[general]\ninterface = \"10.0.0.5\"\n[nat]\nnat_1_1_mapping = \"203.0.113.1, 2001:db8::7\"\n\
+             keep_private_host = true\nstun_server = \"stun.example.org\"\nstun_port = 19302\n\
+             ice_enforce_list = [\"eth0\", \"192.168.\"]\n",
+        )
+        .unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            c.nat.nat_1_1_mapping,
+            [ip("203.0.113.1"), ip("2001:db8::7")]
+        );
+        assert_eq!(c.nat.ice_enforce_list, ["eth0", "192.168."]);
+        assert_eq!(c.nat.stun_port, 19302);
+        assert_eq!(
+            c.candidate_ips(),
+            [ip("203.0.113.1"), ip("2001:db8::7"), ip("10.0.0.5")]
+        );
+        assert_eq!(Config::default().nat.ice_ignore_list, ["vmnet"]);
+        assert_eq!(Config::default().nat.stun_timeout(), Duration::from_secs(5));
+        let c = Config::from_toml("[nat]\nnat_1_1_mapping = [\"198.51.100.2\"]\n").unwrap();
+        assert_eq!(c.candidate_ips(), [ip("198.51.100.2")]);
+        let c = Config::from_toml("[general]\ninterface = \"10.0.0.5\"\n").unwrap();
+        assert_eq!(c.candidate_ips(), [ip("10.0.0.5")]);
+        assert!(Config::default().candidate_ips().is_empty());
+    }
+
+    #[test]
+    fn bad_nat_and_media_values_name_the_key() {
+        let setting = |toml: &str| Config::from_toml(toml).unwrap_err().setting;
+        assert_eq!(setting("[media]\ndscp = 64\n"), "media.dscp");
+        assert_eq!(setting("[nat]\nstun_port = 0\n"), "nat.stun_port");
+        assert_eq!(setting("[nat]\nstun_server = \"\"\n"), "nat.stun_server");
+        assert_eq!(
+            setting("[nat]\nstun_timeout_ms = 0\n"),
+            "nat.stun_timeout_ms"
+        );
+        assert_eq!(
+            setting("[nat]\nnat_1_1_mapping = \"0.0.0.0\"\n"),
+            "nat.nat_1_1_mapping"
+        );
+        assert_eq!(
+            setting("[nat]\nkeep_private_host = true\n"),
+            "nat.keep_private_host"
+        );
+        assert_eq!(
+            setting("[general]\ninterface = \"::\"\n"),
+            "general.interface"
+        );
+        assert_eq!(
+            setting("[nat]\nice_ignore_list = \"a,,b\"\n"),
+            "nat.ice_ignore_list"
+        );
+        // Type and syntax errors name the line (and so the key).
+        let e = Config::from_toml("[nat]\nnat_1_1_mapping = \"1.2.3.4,nope\"\n").unwrap_err();
+        assert!(e.to_string().contains("line 2"), "{e}");
+        assert!(
+            e.to_string().contains("\"nope\" is not an IP address"),
+            "{e}"
+        );
+        let e = Config::from_toml("[general]\ninterface = \"eth0\"\n").unwrap_err();
+        assert!(e.to_string().contains("interface"), "{e}");
+        let c = Config::from_toml("[media]\ndscp_tos = 46\n").unwrap();
+        assert_eq!(c.media.dscp, 46);
+    }
+
+    #[test]
+    fn plugins_disable_takes_packages_or_janus_library_names() {
+        let c = Config::from_toml(
+            "[plugins]\ndisable = \"libjanus_textroom.so, janus.plugin.streaming\"\n",
+        )
+        .unwrap();
+        assert!(c.plugins.is_disabled("janus.plugin.textroom"));
+        assert!(c.plugins.is_disabled("janus.plugin.streaming"));
+        assert!(!c.plugins.is_disabled("janus.plugin.echotest"));
+        let e = Config::from_toml("[plugins]\ndisable = [\"echotest\"]\n").unwrap_err();
+        assert_eq!(e.setting, "plugins.disable");
+        assert!(e.message.contains("echotest"), "{e}");
+        assert_eq!(plugin_package("libjanus_.so"), None);
+        assert!(Config::from_toml("[plugins]\ndisable = \"\"\n").is_ok());
+    }
+
+    #[test]
+    fn events_parse_and_broadcast_is_reported_as_not_implemented() {
+        let c = Config::from_toml(
+            "[events]\nbroadcast = true\nstats_period = 5\ncombine_media_stats = true\n\
+             disable = \"libjanus_sampleevh.so\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.events.stats_period, 5);
+        assert_eq!(c.events.disable, ["libjanus_sampleevh.so"]);
+        let notes = c.ineffective_settings();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].starts_with("events.broadcast"), "{notes:?}");
+        assert!(Config::default().ineffective_settings().is_empty());
+        let e = Config::from_toml("[events]\nstats_period = -1\n").unwrap_err();
+        assert!(e.to_string().contains("stats_period"), "{e}");
+        let e = Config::from_toml("[events]\nbroadcast = 1\n").unwrap_err();
+        assert!(e.to_string().contains("broadcast"), "{e}");
+        let c = Config::from_toml("[nat]\nice_enforce_list = \"eth0\"\n").unwrap();
+        assert!(c.ineffective_settings()[0].starts_with("nat.ice_enforce_list"));
     }
 
     #[test]

@@ -44,6 +44,7 @@ mod control;
 pub mod logging;
 pub mod media;
 pub mod metrics;
+pub mod netcheck;
 pub mod plugin;
 mod server;
 mod sessions;
@@ -53,8 +54,10 @@ mod tokens;
 pub mod fuzzing;
 
 pub use control::{
-    ConnId, ControlPlane, LogHook, LongPollRefusal, Output, SessionOverReason, Transport,
+    AdminReply, ConnId, ControlPlane, LogHook, LongPollRefusal, Output, SessionOverReason,
+    Transport,
 };
+pub use netcheck::AdminTicket;
 pub use server::{BoundPorts, LoopHook, RunningServer, Server, ServerHandle};
 
 /// A Janus session id (53-bit random unless the client chose one).

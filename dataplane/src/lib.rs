@@ -178,6 +178,9 @@ pub struct DataplaneConfig {
     pub tx_slots: usize,
     /// Use UDP GSO where the kernel offers it.
     pub gso: bool,
+    /// DSCP code point (0–63) marked on everything the shards' media sockets send
+    /// (IP_TOS / IPV6_TCLASS = dscp << 2); 0 leaves the sockets' default.
+    pub dscp: u8,
 }
 
 impl DataplaneConfig {
@@ -206,6 +209,7 @@ impl DataplaneConfig {
             xshard_buffers: 2048,
             tx_slots: 2048,
             gso: true,
+            dscp: 0,
         }
     }
 }
@@ -289,7 +293,7 @@ impl Dataplane {
             } else {
                 config.port_base + i as u16
             };
-            sockets.push(bind_shard(&config.bind, port)?);
+            sockets.push(bind_shard(&config.bind, port, config.dscp)?);
         }
         let ctrl_wake = Arc::new(EventFd::new()?);
         let wakes: Vec<Arc<EventFd>> = (0..n)
@@ -537,7 +541,7 @@ impl Drop for Dataplane {
 }
 
 /// Binds one socket per configured address for one shard.
-fn bind_shard(bind: &[IpAddr], port: u16) -> Result<Sockets, DataplaneError> {
+fn bind_shard(bind: &[IpAddr], port: u16, dscp: u8) -> Result<Sockets, DataplaneError> {
     let mut addrs = Vec::new();
     let mut v6_failed = None;
     for ip in bind {
@@ -555,7 +559,13 @@ fn bind_shard(bind: &[IpAddr], port: u16) -> Result<Sockets, DataplaneError> {
     if addrs.is_empty() {
         return Err(v6_failed.map_or(DataplaneError::Config("no address to bind"), Into::into));
     }
-    Ok(Sockets::bind(&addrs)?)
+    let sockets = Sockets::bind(&addrs)?;
+    if dscp > 0 {
+        for s in &sockets.socks {
+            io::set_dscp(s, dscp)?;
+        }
+    }
+    Ok(sockets)
 }
 
 /// A shard thread: pin, set up the backend, report readiness, run.
@@ -589,5 +599,34 @@ fn shard_main(
                 let _ = ready.send(Err(e));
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod dscp_tests {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    use super::bind_shard;
+
+    #[test]
+    fn shard_sockets_carry_the_configured_dscp() {
+        let bind = [
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ];
+        // 46 = EF, the usual marking for voice.
+        let marked = bind_shard(&bind, 0, 46).expect("bind");
+        assert!(!marked.socks.is_empty());
+        for (sock, addr) in marked.socks.iter().zip(&marked.addrs) {
+            // getsockopt(IP_TOS) / getsockopt(IPV6_TCLASS)
+            let class = if addr.is_ipv6() {
+                sock.tclass_v6()
+            } else {
+                sock.tos_v4()
+            };
+            assert_eq!(class.expect("getsockopt"), 46 << 2, "{addr}");
+        }
+        let unmarked = bind_shard(&bind[..1], 0, 0).expect("bind");
+        assert_eq!(unmarked.socks[0].tos_v4().expect("getsockopt"), 0);
     }
 }

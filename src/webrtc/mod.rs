@@ -151,16 +151,18 @@ impl Shared {
     fn candidates(&self, shard: ShardId) -> Vec<String> {
         let mut out = Vec::new();
         for addr in self.dataplane.local_addrs(shard) {
-            let ips: Vec<IpAddr> = if addr.ip().is_unspecified() {
-                let family: Vec<IpAddr> = self
-                    .ice_ips
-                    .iter()
-                    .copied()
-                    .filter(|ip| ip.is_ipv4() == addr.is_ipv4())
-                    .collect();
-                family
-            } else {
+            let family: Vec<IpAddr> = self
+                .ice_ips
+                .iter()
+                .copied()
+                .filter(|ip| ip.is_ipv4() == addr.is_ipv4())
+                .collect();
+            // Configured addresses win over a specific bound one too (a 1:1 NAT in front of
+            // `general.interface`); a wildcard bind has only them.
+            let ips = if family.is_empty() && !addr.ip().is_unspecified() {
                 vec![addr.ip()]
+            } else {
+                family
             };
             for ip in ips {
                 let foundation = out.len() + 1;
@@ -814,4 +816,47 @@ fn unknown_handle(handle: HandleId) -> ApiError {
         JanusCode::HandleNotFound,
         format!("No such handle {}", handle.0),
     )
+}
+
+#[cfg(test)]
+mod candidate_tests {
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    use portunus_dataplane::{Dataplane, DataplaneConfig};
+    use portunus_dtls::{DtlsCertificate, DtlsConfig, DtlsOptions};
+
+    use super::*;
+
+    fn shared(ice_ips: &[&str]) -> Shared {
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+        let cert = DtlsCertificate::generate(wall).expect("certificate");
+        let dtls = DtlsConfig::new(&cert, DtlsOptions::default()).expect("dtls");
+        let mut dp = DataplaneConfig::new(Arc::new(dtls));
+        dp.shards = 1;
+        dp.pin_cores = false;
+        dp.bind = vec!["127.0.0.1".parse().expect("ip")];
+        let dataplane = Dataplane::start(dp).expect("dataplane");
+        let ips = ice_ips.iter().map(|s| s.parse().expect("ip")).collect();
+        Shared::new(dataplane, ips, String::new(), 0)
+    }
+
+    #[test]
+    fn configured_addresses_replace_a_specific_bound_one() {
+        // A 1:1 NAT in front of general.interface: the public address is advertised.
+        let nat = shared(&["203.0.113.1"]);
+        let c = nat.candidates(ShardId(0));
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(c[0].contains(" 203.0.113.1 "), "{c:?}");
+        // keep_private_host: both, public first.
+        let both = shared(&["203.0.113.1", "127.0.0.1"]);
+        let c = both.candidates(ShardId(0));
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert!(c[1].contains(" 127.0.0.1 "), "{c:?}");
+        // Nothing configured for the family: the bound address itself.
+        let v6_only = shared(&["2001:db8::1"]);
+        let c = v6_only.candidates(ShardId(0));
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(c[0].contains(" 127.0.0.1 "), "{c:?}");
+    }
 }

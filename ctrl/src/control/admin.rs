@@ -4,20 +4,30 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
-use super::ControlPlane;
 use super::janus::constant_time_eq;
+use super::{AdminReply, ControlPlane};
 use crate::api::response::{self, message};
 use crate::api::validate::{JType, Texts, str_member, validate};
 use crate::api::{ApiError, ApiKind, Envelope, JanusCode, decode_envelope};
 use crate::media::HangupReason;
+use crate::netcheck::{self, AdminTicket, NetJob, NetOutcome};
 use crate::plugin::{PluginInput, PluginOutput};
 use crate::{HandleId, SessionId};
 
 type Reply = Result<Value, ApiError>;
 
+/// What dispatching an Admin request produced.
+enum Dispatched {
+    /// The reply.
+    Reply(Value),
+    /// A network check to run before replying.
+    Job(NetJob),
+}
+
 impl ControlPlane {
-    /// Process one Admin API request and return the reply.
-    pub fn handle_admin_request(&mut self, now: Instant, request: Value) -> Value {
+    /// Process one Admin API request: the reply, or a ticket for a request that waits for a
+    /// network check (`resolve_address`, `test_stun`; see [`AdminReply::Later`]).
+    pub fn admin_request(&mut self, now: Instant, request: Value) -> AdminReply {
         let empty = Map::new();
         let obj = match &request {
             Value::Object(m) => m,
@@ -27,26 +37,110 @@ impl ControlPlane {
             Ok(env) => env,
             Err(e) => {
                 self.metrics.count_admin_request("other");
-                return response::error(e.session_id, None, &e.error);
+                return AdminReply::Now(response::error(e.session_id, None, &e.error));
             }
         };
         self.metrics.count_admin_request(&env.verb_lower);
         match self.admin_dispatch(now, obj, &env) {
-            Ok(reply) => reply,
-            Err(e) => response::error(env.session_id, Some(&env.transaction), &e),
+            Ok(Dispatched::Reply(reply)) => AdminReply::Now(reply),
+            Ok(Dispatched::Job(job)) => {
+                let ticket = AdminTicket(self.next_ticket);
+                self.next_ticket += 1;
+                let transaction = env.transaction.clone();
+                self.pending_admin
+                    .insert(ticket, super::PendingAdmin { transaction });
+                if let Some(outcome) = job.run_if_immediate() {
+                    let reply = self.handle_net_outcome(ticket, outcome);
+                    return AdminReply::Now(reply.unwrap_or(Value::Null));
+                }
+                self.net_jobs.push_back((ticket, job));
+                AdminReply::Later(ticket)
+            }
+            Err(e) => AdminReply::Now(response::error(env.session_id, Some(&env.transaction), &e)),
         }
     }
 
-    fn admin_dispatch(&mut self, now: Instant, obj: &Map<String, Value>, env: &Envelope) -> Reply {
+    /// Process one Admin API request and return the reply at once.
+    ///
+    /// For callers without a network worker (tests, fuzzing): a request that needs a network
+    /// check is validated as usual and then answered with its failure (490 `Could not resolve
+    /// address` / `STUN request failed`) without touching the network. The server uses
+    /// [`admin_request`](Self::admin_request), which runs the checks.
+    pub fn handle_admin_request(&mut self, now: Instant, request: Value) -> Value {
+        match self.admin_request(now, request) {
+            AdminReply::Now(reply) => reply,
+            AdminReply::Later(ticket) => {
+                let job = self
+                    .net_jobs
+                    .iter()
+                    .position(|(t, _)| *t == ticket)
+                    .and_then(|i| self.net_jobs.remove(i));
+                let outcome = job.map_or(NetOutcome::Failed(netcheck::STUN_FAILED), |(_, j)| {
+                    j.refused()
+                });
+                self.handle_net_outcome(ticket, outcome)
+                    .unwrap_or(Value::Null)
+            }
+        }
+    }
+
+    /// The next network check to run (off the control thread), with its ticket.
+    pub fn poll_net_job(&mut self) -> Option<(AdminTicket, NetJob)> {
+        self.net_jobs.pop_front()
+    }
+
+    /// A network check finished: the reply for its request, or `None` for an unknown ticket.
+    pub fn handle_net_outcome(
+        &mut self,
+        ticket: AdminTicket,
+        outcome: NetOutcome,
+    ) -> Option<Value> {
+        let pending = self.pending_admin.remove(&ticket)?;
+        let tx = pending.transaction.as_str();
+        Some(match outcome {
+            NetOutcome::Resolved { ip, elapsed_us } => {
+                let mut m = message("success", 0, Some(tx));
+                m.insert("ip".into(), ip.to_string().into());
+                m.insert("elapsed".into(), elapsed_us.into());
+                Value::Object(m)
+            }
+            NetOutcome::Mapped { public, elapsed_us } => {
+                let mut m = message("success", 0, Some(tx));
+                m.insert("public_ip".into(), public.ip().to_string().into());
+                m.insert("public_port".into(), public.port().into());
+                m.insert("elapsed".into(), elapsed_us.into());
+                Value::Object(m)
+            }
+            NetOutcome::Failed(reason) => {
+                response::error(0, Some(tx), &ApiError::new(JanusCode::Unknown, reason))
+            }
+        })
+    }
+
+    fn admin_dispatch(
+        &mut self,
+        now: Instant,
+        obj: &Map<String, Value>,
+        env: &Envelope,
+    ) -> Result<Dispatched, ApiError> {
         let tx = env.transaction.as_str();
         if env.session_id == 0 && env.handle_id == 0 {
             match env.verb_lower.as_str() {
-                "info" => return Ok(self.server_info(tx)),
-                "ping" => return Ok(Value::Object(message("pong", 0, Some(tx)))),
+                "info" => return Ok(Dispatched::Reply(self.server_info(tx))),
+                "ping" => {
+                    return Ok(Dispatched::Reply(Value::Object(message(
+                        "pong",
+                        0,
+                        Some(tx),
+                    ))));
+                }
                 _ => {}
             }
             self.check_admin_secret(obj)?;
-            return self.admin_global(now, obj, env);
+            if let Some(job) = self.net_job(obj, env)? {
+                return Ok(Dispatched::Job(job));
+            }
+            return self.admin_global(now, obj, env).map(Dispatched::Reply);
         }
         if env.session_id == 0 || (env.handle_present && env.handle_id == 0) {
             // Quirk kept from Janus: a bad handle id is also 458 on the Admin API.
@@ -61,7 +155,9 @@ impl ControlPlane {
             ));
         }
         if env.handle_id == 0 {
-            return self.admin_session(now, sid, obj, env);
+            return self
+                .admin_session(now, sid, obj, env)
+                .map(Dispatched::Reply);
         }
         let hid = HandleId(env.handle_id);
         if self.reg.handle_in(sid, hid).is_none() {
@@ -69,6 +165,45 @@ impl ControlPlane {
             return Err(ApiError::new(JanusCode::HandleNotFound, reason));
         }
         self.admin_handle(now, sid, hid, obj, env)
+            .map(Dispatched::Reply)
+    }
+
+    /// `resolve_address` and `test_stun` (global requests): validate, and describe the check.
+    fn net_job(
+        &self,
+        obj: &Map<String, Value>,
+        env: &Envelope,
+    ) -> Result<Option<NetJob>, ApiError> {
+        match env.verb_lower.as_str() {
+            "resolve_address" => {
+                validate(obj, &[("address", JType::Str, true)], Texts::Plain)?;
+                let address = str_member(obj, "address").unwrap_or_default().to_owned();
+                Ok(Some(NetJob::Resolve { address }))
+            }
+            "test_stun" => {
+                let params = [
+                    ("address", JType::Str, true),
+                    ("port", JType::PosInt, true),
+                    ("localport", JType::PosInt, false),
+                ];
+                validate(obj, &params, Texts::Plain)?;
+                let address = str_member(obj, "address").unwrap_or_default().to_owned();
+                let port = obj.get("port").and_then(Value::as_u64).unwrap_or(0);
+                let local_port = obj.get("localport").and_then(Value::as_u64).unwrap_or(0);
+                // Janus casts to 16 bits; a port that does not fit cannot be what was meant.
+                let (Ok(port), Ok(local_port)) = (u16::try_from(port), u16::try_from(local_port))
+                else {
+                    return Err(ApiError::new(JanusCode::Unknown, netcheck::STUN_FAILED));
+                };
+                Ok(Some(NetJob::Stun {
+                    address,
+                    port,
+                    local_port,
+                    timeout: self.config.nat.stun_timeout(),
+                }))
+            }
+            _ => Ok(None),
+        }
     }
 
     fn check_admin_secret(&self, obj: &Map<String, Value>) -> Result<(), ApiError> {

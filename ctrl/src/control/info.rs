@@ -38,8 +38,23 @@ impl ControlPlane {
         put("reclaim-session-timeout", g.reclaim_session_timeout.into());
         put("candidates-timeout", g.candidates_timeout.into());
         put("server-name", g.server_name.as_str().into());
-        let local_ip = m.ice_ips.first().copied().unwrap_or(self.config.http.ip);
+        let local_ip = g
+            .interface
+            .or_else(|| m.ice_ips.first().copied())
+            .unwrap_or(self.config.http.ip);
         put("local-ip", local_ip.to_string().into());
+        // Janus: `public-ip` with a 1:1 NAT mapping, and `public-ips` when there are several.
+        let public = &self.config.nat.nat_1_1_mapping;
+        if let Some(first) = public.first() {
+            put("public-ip", first.to_string().into());
+        }
+        if public.len() > 1 {
+            let all = public
+                .iter()
+                .map(|ip| Value::from(ip.to_string()))
+                .collect();
+            put("public-ips", Value::Array(all));
+        }
         put("ipv6", m.ipv6.into());
         if m.ipv6 {
             put("ipv6-link-local", false.into());

@@ -10,7 +10,7 @@ mod info;
 mod janus;
 mod plugins;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
@@ -19,6 +19,7 @@ use crate::api::response;
 use crate::config::Config;
 use crate::media::{MediaEngine, NoMedia};
 use crate::metrics::{Metrics, ShardCounters};
+use crate::netcheck::{AdminTicket, NetJob};
 use crate::plugin::{Plugin, PluginInfo};
 use crate::sessions::Registry;
 use crate::tokens::Tokens;
@@ -86,6 +87,23 @@ pub enum Output {
     },
 }
 
+/// The answer to an Admin API request ([`ControlPlane::admin_request`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum AdminReply {
+    /// The reply, to send now.
+    Now(Value),
+    /// The request waits for a network check (`resolve_address`, `test_stun`): run the job
+    /// from [`ControlPlane::poll_net_job`] off the control thread and give its outcome to
+    /// [`ControlPlane::handle_net_outcome`], which returns the reply for this ticket.
+    Later(AdminTicket),
+}
+
+/// An Admin request waiting for its network check.
+#[derive(Clone, Debug)]
+struct PendingAdmin {
+    transaction: String,
+}
+
 /// Why an HTTP long poll is refused (answered with an empty-bodied HTTP status).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LongPollRefusal {
@@ -150,6 +168,11 @@ pub struct ControlPlane {
     status: Status,
     log_hook: Option<LogHook>,
     next_watchdog: Instant,
+    /// Network checks handed out and not answered yet, by ticket.
+    pending_admin: HashMap<AdminTicket, PendingAdmin>,
+    /// Network checks not yet taken by [`ControlPlane::poll_net_job`].
+    net_jobs: VecDeque<(AdminTicket, NetJob)>,
+    next_ticket: u64,
 }
 
 impl ControlPlane {
@@ -185,15 +208,24 @@ impl ControlPlane {
             },
             log_hook: None,
             next_watchdog: now + WATCHDOG_PERIOD,
+            pending_admin: HashMap::new(),
+            net_jobs: VecDeque::new(),
+            next_ticket: 1,
         }
     }
 
-    /// Register a plugin under its package name (`info().package`).
+    /// Register a plugin under its package name (`info().package`). A plugin named in
+    /// `plugins.disable` is dropped instead (logged), so `attach` to it gives 460 as for any
+    /// plugin Janus did not load.
     ///
     /// # Errors
     /// [`CtrlError::DuplicatePlugin`] if a plugin with that package is already registered.
     pub fn register_plugin(&mut self, plugin: Box<dyn Plugin>) -> Result<(), CtrlError> {
         let info = plugin.info();
+        if self.config.plugins.is_disabled(info.package) {
+            tracing::info!(plugin = info.package, "plugin disabled by plugins.disable");
+            return Ok(());
+        }
         if self.plugin_index(info.package).is_some() {
             return Err(CtrlError::DuplicatePlugin(info.package.to_owned()));
         }

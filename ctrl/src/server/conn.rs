@@ -8,8 +8,9 @@ use mio::net::{TcpListener, TcpStream};
 use openssl::ssl::{MidHandshakeSslStream, SslStream};
 use tungstenite::WebSocket;
 
-use crate::SessionId;
+use super::http::Request;
 use crate::api::ApiKind;
+use crate::{AdminTicket, SessionId};
 
 /// Connections the kernel completes and queues while the loop is busy elsewhere. mio and std
 /// use 128: a burst of a thousand clients (a reconnect storm, a load test) then sees its SYNs
@@ -91,12 +92,23 @@ pub(super) struct Parked {
     pub(super) keep_alive: bool,
 }
 
+/// An HTTP request whose Admin reply waits for a network check.
+#[derive(Clone, Debug)]
+pub(super) struct Awaiting {
+    pub(super) ticket: AdminTicket,
+    /// The request without its body (its CORS headers and keep-alive shape the answer).
+    pub(super) request: Request,
+}
+
 /// An HTTP/1.1 connection.
 pub(super) struct HttpConn {
     pub(super) stream: Stream,
     pub(super) rbuf: Vec<u8>,
     pub(super) wbuf: Vec<u8>,
     pub(super) parked: Option<Parked>,
+    /// An Admin request waiting for its network check; later requests wait behind it, so
+    /// pipelined replies keep their order.
+    pub(super) awaiting: Option<Box<Awaiting>>,
     pub(super) close_after_write: bool,
 }
 
@@ -107,6 +119,7 @@ impl HttpConn {
             rbuf: Vec::new(),
             wbuf: Vec::new(),
             parked: None,
+            awaiting: None,
             close_after_write: false,
         }
     }

@@ -23,7 +23,10 @@ use serde_json::Value;
 use self::conn::{Conn, HttpConn, Role, State, Stream};
 use crate::api::ApiKind;
 use crate::config::{Config, JsonStyle};
-use crate::{ConnId, ControlPlane, CtrlError, Output, SessionId, SessionOverReason, Transport};
+use crate::netcheck::{NetOutcome, Workers};
+use crate::{
+    AdminTicket, ConnId, ControlPlane, CtrlError, Output, SessionId, SessionOverReason, Transport,
+};
 
 const WAKER: Token = Token(0);
 const SIGNALS: Token = Token(1);
@@ -113,6 +116,10 @@ pub struct Server {
     to_resume: Vec<Token>,
     hooks: Vec<Box<dyn LoopHook>>,
     settings: Settings,
+    /// The worker pool for Admin network checks.
+    net: Workers,
+    /// The connection each waiting Admin request came from.
+    admin_waiting: HashMap<AdminTicket, Token>,
 }
 
 /// Copies of the config values the loop reads often.
@@ -141,6 +148,10 @@ impl Server {
         let waker = Arc::new(
             Waker::new(poll.registry(), WAKER).map_err(|e| io_err("creating the waker", e))?,
         );
+        let wake = Arc::clone(&waker);
+        let net = Workers::new(Arc::new(move || {
+            let _ = wake.wake();
+        }));
         let tls = if config.http.https || config.websockets.wss {
             Some(tls_acceptor(config)?)
         } else {
@@ -176,8 +187,13 @@ impl Server {
                 max_connections: config.http.max_connections,
                 ws_max_message: config.websockets.max_message_size,
             },
+            net,
+            admin_waiting: HashMap::new(),
         };
         server.bind_listeners(config)?;
+        for note in config.ineffective_settings() {
+            tracing::warn!("{note}");
+        }
         Ok(server)
     }
 
@@ -334,6 +350,7 @@ impl Server {
         }
         loop {
             self.drain_outputs(now);
+            self.pump_net_checks(now);
             if self.to_close.is_empty() && self.to_resume.is_empty() {
                 break;
             }
@@ -345,6 +362,68 @@ impl Server {
             for token in std::mem::take(&mut self.to_resume) {
                 self.service(now, token);
             }
+        }
+    }
+
+    /// Hand new network checks to the workers and deliver the replies of finished ones. A
+    /// check the pool cannot take (too many in flight) is answered with its failure at once.
+    fn pump_net_checks(&mut self, now: Instant) {
+        while let Some((ticket, job)) = self.cp.poll_net_job() {
+            if let Err(job) = self.net.submit(ticket, job) {
+                tracing::warn!("too many Admin network checks in flight, refusing one");
+                self.finish_net_check(now, ticket, job.refused());
+            }
+        }
+        for (ticket, outcome) in self.net.drain() {
+            self.finish_net_check(now, ticket, outcome);
+        }
+    }
+
+    /// Send the reply of a network check to the connection that asked, if it is still there.
+    fn finish_net_check(&mut self, now: Instant, ticket: AdminTicket, outcome: NetOutcome) {
+        let reply = self.cp.handle_net_outcome(ticket, outcome);
+        let (Some(reply), Some(token)) = (reply, self.admin_waiting.remove(&ticket)) else {
+            return;
+        };
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return; // the client went away
+        };
+        match &mut conn.state {
+            State::Ws(ws) => {
+                if !ws::send_json(ws, &reply, self.settings.json) {
+                    self.to_close.push(token);
+                    return;
+                }
+                match ws.flush() {
+                    Ok(()) => {}
+                    Err(tungstenite::Error::Io(e))
+                        if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => self.to_close.push(token),
+                }
+            }
+            State::Http(h) => {
+                let Some(waiting) = h.awaiting.take_if(|a| a.ticket == ticket) else {
+                    return;
+                };
+                let req = &waiting.request;
+                let resp = http::Response::json(to_bytes(&reply, self.settings.json));
+                http::write_response(
+                    &mut h.wbuf,
+                    &resp,
+                    Some(req),
+                    &self.settings.cors,
+                    req.keep_alive,
+                );
+                h.close_after_write |= !req.keep_alive;
+                if !h.flush() || (h.close_after_write && h.wbuf.is_empty()) {
+                    self.to_close.push(token);
+                    return;
+                }
+                // Requests pipelined behind this one are served now.
+                self.to_resume.push(token);
+                self.set_deadline(token, now + self.settings.idle);
+            }
+            State::TlsHandshake(_) | State::Closed => {}
         }
     }
 

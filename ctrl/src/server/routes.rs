@@ -6,18 +6,20 @@ use std::time::Instant;
 use mio::Token;
 use serde_json::{Map, Value};
 
-use super::conn::{Conn, HttpConn, Parked, State};
+use super::conn::{Awaiting, Conn, HttpConn, Parked, State};
 use super::http::{self, HttpError, Request, Response, atoi, query_param, strtoull};
 use super::{Server, to_bytes};
 use crate::api::response;
 use crate::api::validate::id_value;
 use crate::api::{ApiError, ApiKind, JanusCode, parse_http_body};
-use crate::{LongPollRefusal, SessionId, Transport};
+use crate::{AdminReply, AdminTicket, LongPollRefusal, SessionId, Transport};
 
 /// What to do with one request.
 enum Action {
     Respond(Response),
     Park(Parked),
+    /// Answer when the Admin request's network check is done.
+    Await(AdminTicket),
     /// Close without answering (Janus does this for a POST without a body).
     Close,
 }
@@ -34,7 +36,7 @@ impl Server {
         let cap = self.settings.max_body + http::MAX_HEAD + 64 * 1024;
         let alive = h.fill(cap);
         let mut answered = false;
-        while h.parked.is_none() && !h.close_after_write {
+        while h.parked.is_none() && h.awaiting.is_none() && !h.close_after_write {
             let (req, used) = match http::parse_request(&h.rbuf, self.settings.max_body) {
                 Ok(None) => break,
                 Ok(Some(r)) => r,
@@ -77,6 +79,15 @@ impl Server {
                         .push(token);
                     h.parked = Some(p);
                     self.arm(token, conn, now + self.settings.long_poll);
+                }
+                Action::Await(ticket) => {
+                    self.admin_waiting.insert(ticket, token);
+                    let request = Request {
+                        body: Vec::new(),
+                        ..req
+                    };
+                    h.awaiting = Some(Box::new(Awaiting { ticket, request }));
+                    self.arm(token, conn, now + self.settings.idle);
                 }
                 Action::Close => return false,
             }
@@ -170,7 +181,10 @@ impl Server {
             ApiKind::Janus => self
                 .cp
                 .handle_request(now, Transport::Http, Value::Object(obj)),
-            ApiKind::Admin => self.cp.handle_admin_request(now, Value::Object(obj)),
+            ApiKind::Admin => match self.cp.admin_request(now, Value::Object(obj)) {
+                AdminReply::Now(reply) => reply,
+                AdminReply::Later(ticket) => return Action::Await(ticket),
+            },
         };
         self.json(&reply)
     }

@@ -15,7 +15,7 @@ use super::http::{self, Request, Response};
 use super::{Server, to_bytes};
 use crate::api::{ApiKind, parse_ws_frame, response};
 use crate::config::JsonStyle;
-use crate::{ConnId, Transport};
+use crate::{AdminReply, ConnId, Transport};
 
 /// Initial read buffer per WebSocket: Janus messages are small, and tungstenite's 128 KiB
 /// default would cost 128 MiB per thousand idle sockets; the buffer grows for big SDPs.
@@ -197,7 +197,17 @@ impl Server {
         for request in requests {
             let reply = match api {
                 ApiKind::Janus => self.cp.handle_request(now, from, request),
-                ApiKind::Admin => self.cp.handle_admin_request(now, request),
+                ApiKind::Admin => match self.cp.admin_request(now, request) {
+                    AdminReply::Now(reply) => reply,
+                    AdminReply::Later(ticket) => {
+                        // Answered by `finish_net_check`; other requests go on meanwhile.
+                        if let Transport::Ws(ConnId(id)) = from {
+                            let token = Token(usize::try_from(id).unwrap_or(usize::MAX));
+                            self.admin_waiting.insert(ticket, token);
+                        }
+                        continue;
+                    }
+                },
             };
             if !send_json(ws, &reply, self.settings.json) {
                 return false;
