@@ -144,12 +144,12 @@ fn free_udp_port() -> u16 {
         .port()
 }
 
-struct Client {
+pub(crate) struct Client {
     ws: WebSocket<TcpStream>,
 }
 
 impl Client {
-    fn connect(port: u16) -> Self {
+    pub(crate) fn connect(port: u16) -> Self {
         let mut request = format!("ws://127.0.0.1:{port}/")
             .into_client_request()
             .expect("request");
@@ -165,12 +165,12 @@ impl Client {
         Self { ws }
     }
 
-    fn send(&mut self, v: &Value) {
+    pub(crate) fn send(&mut self, v: &Value) {
         self.ws.send(Message::text(v.to_string())).expect("send");
     }
 
     /// The next JSON message, if one arrives within the socket's read timeout.
-    fn try_recv(&mut self) -> Option<Value> {
+    pub(crate) fn try_recv(&mut self) -> Option<Value> {
         match self.ws.read() {
             Ok(Message::Text(t)) => serde_json::from_str(&t).ok(),
             _ => None,
@@ -178,7 +178,7 @@ impl Client {
     }
 
     /// `create` then `attach` to `plugin`: the session and handle ids.
-    fn attach(&mut self, plugin: &str) -> (u64, u64) {
+    pub(crate) fn attach(&mut self, plugin: &str) -> (u64, u64) {
         self.send(&json!({"janus": "create", "transaction": "c"}));
         let session = self.recv()["data"]["id"].as_u64().expect("session id");
         self.send(
@@ -194,7 +194,7 @@ impl Client {
     }
 
     /// The next event that carries a JSEP (skipping acks and other events).
-    fn jsep_event(&mut self) -> Value {
+    pub(crate) fn jsep_event(&mut self) -> Value {
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             let v = self.recv();
@@ -205,7 +205,7 @@ impl Client {
         panic!("no event with a JSEP within 5 s");
     }
 
-    fn recv(&mut self) -> Value {
+    pub(crate) fn recv(&mut self) -> Value {
         let end = Instant::now() + Duration::from_secs(5);
         while Instant::now() < end {
             if let Some(v) = self.try_recv() {
@@ -217,8 +217,8 @@ impl Client {
 }
 
 /// str0m playing the browser over a UDP socket on 127.0.0.1.
-struct Browser {
-    rtc: Rtc,
+pub(crate) struct Browser {
+    pub(crate) rtc: Rtc,
     socket: UdpSocket,
     local: std::net::SocketAddr,
     /// A silent browser neither reads nor sends (a client that went away).
@@ -227,7 +227,7 @@ struct Browser {
 }
 
 impl Browser {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
         socket
             .set_read_timeout(Some(Duration::from_millis(2)))
@@ -245,7 +245,7 @@ impl Browser {
     }
 
     /// Moves datagrams both ways and returns what str0m reported.
-    fn pump(&mut self, now: Instant) -> Vec<Event> {
+    pub(crate) fn pump(&mut self, now: Instant) -> Vec<Event> {
         self.rtc.handle_input(Input::Timeout(now)).expect("timeout");
         let mut buf = [0u8; 2048];
         while let Ok((n, from)) = self.socket.recv_from(&mut buf) {
@@ -278,7 +278,7 @@ impl Browser {
     }
 
     /// Sends one Opus frame on `mid` (20 ms of media time after the previous one).
-    fn send_opus(&mut self, mid: str0m::media::Mid, now: Instant, frame: &[u8]) {
+    pub(crate) fn send_opus(&mut self, mid: str0m::media::Mid, now: Instant, frame: &[u8]) {
         let Some(w) = self.rtc.writer(mid) else {
             return;
         };
@@ -528,7 +528,7 @@ fn streaming_mountpoint_reaches_a_webrtc_viewer() {
 }
 
 /// Polls `probe` every 100 ms for up to 5 s.
-fn eventually<T>(mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+pub(crate) fn eventually<T>(mut probe: impl FnMut() -> Option<T>) -> Option<T> {
     for _ in 0..50 {
         if let Some(v) = probe() {
             return Some(v);
@@ -548,7 +548,7 @@ fn shard_packets_in(metrics: &str) -> u64 {
 }
 
 /// A plain HTTP/1.1 GET on 127.0.0.1; returns the body.
-fn http_get(port: u16, path: &str) -> String {
+pub(crate) fn http_get(port: u16, path: &str) -> String {
     http(
         port,
         &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),

@@ -69,7 +69,7 @@ impl Shared {
         self.mix.thread.as_ref().ok_or("no mixer")
     }
 
-    fn to_mixer(&mut self, command: MixerCommand) -> Result<(), &'static str> {
+    fn tell_mixer(&mut self, command: MixerCommand) -> Result<(), &'static str> {
         self.mixer()?
             .send(command)
             .map_err(|_| "the mixer's queue is full")
@@ -85,7 +85,7 @@ impl Shared {
         if !SAMPLING_RATES.contains(&room.sampling_rate) {
             return Err("unsupported mix sampling rate");
         }
-        self.to_mixer(MixerCommand::OpenRoom {
+        self.tell_mixer(MixerCommand::OpenRoom {
             mix: room.mix,
             sampling_rate: room.sampling_rate,
             spatial: room.spatial,
@@ -108,7 +108,7 @@ impl Shared {
         }
         self.mix.forwarders.retain(|_, m| *m != mix);
         if self.mix.rooms.remove(&mix).is_some() {
-            let _ = self.to_mixer(MixerCommand::CloseRoom { mix });
+            let _ = self.tell_mixer(MixerCommand::CloseRoom { mix });
         }
     }
 
@@ -261,7 +261,7 @@ impl Shared {
             payload_type_out: payload_type.unwrap_or(111),
             settings: participant_settings(&member.settings),
         };
-        self.to_mixer(MixerCommand::Join(join))
+        self.tell_mixer(MixerCommand::Join(join))
     }
 
     /// `UpdateMix`.
@@ -284,7 +284,7 @@ impl Shared {
             return Ok(());
         }
         let settings = participant_settings(&member.settings);
-        self.to_mixer(MixerCommand::Update {
+        self.tell_mixer(MixerCommand::Update {
             participant: handle.0,
             settings,
             reset_decoder,
@@ -300,7 +300,7 @@ impl Shared {
         let Some(wired) = member.wired else {
             return;
         };
-        let _ = self.to_mixer(MixerCommand::Leave {
+        let _ = self.tell_mixer(MixerCommand::Leave {
             participant: handle.0,
         });
         self.unforward(handle, &member.mid);
@@ -359,7 +359,7 @@ impl Shared {
             ssrc: ssrc.unwrap_or(id),
             srtp,
         };
-        self.to_mixer(MixerCommand::AddForwarder(spec))?;
+        self.tell_mixer(MixerCommand::AddForwarder(spec))?;
         self.mix.forwarders.insert(id, mix);
         Ok(())
     }
@@ -367,7 +367,7 @@ impl Shared {
     /// `StopMixRtpForward`.
     pub(super) fn stop_mix_rtp_forward(&mut self, id: u32) {
         if self.mix.forwarders.remove(&id).is_some() {
-            let _ = self.to_mixer(MixerCommand::RemoveForwarder { id });
+            let _ = self.tell_mixer(MixerCommand::RemoveForwarder { id });
         }
     }
 
@@ -381,7 +381,7 @@ impl Shared {
             .and_then(|m| m.wired)
             .is_some_and(|w| w.input == source);
         if let (true, Some(to)) = (current, local) {
-            let _ = self.to_mixer(MixerCommand::SetDestination {
+            let _ = self.tell_mixer(MixerCommand::SetDestination {
                 participant: handle.0,
                 to,
             });
