@@ -6,6 +6,8 @@
 //! checks that fail (see `portunus-tune`) are logged as warnings at start.
 
 #[cfg(test)]
+mod mix_tests;
+#[cfg(test)]
 mod talking_tests;
 mod webrtc;
 #[cfg(test)]

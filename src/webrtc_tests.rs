@@ -289,7 +289,7 @@ impl Browser {
     }
 
     /// Sends one Opus frame on `mid` (20 ms of media time after the previous one).
-    fn send_opus(&mut self, mid: str0m::media::Mid, now: Instant, frame: &[u8]) {
+    pub(crate) fn send_opus(&mut self, mid: str0m::media::Mid, now: Instant, frame: &[u8]) {
         let Some(w) = self.rtc.writer(mid) else {
             return;
         };
@@ -539,7 +539,7 @@ fn streaming_mountpoint_reaches_a_webrtc_viewer() {
 }
 
 /// Polls `probe` every 100 ms for up to 5 s.
-fn eventually<T>(mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+pub(crate) fn eventually<T>(mut probe: impl FnMut() -> Option<T>) -> Option<T> {
     for _ in 0..50 {
         if let Some(v) = probe() {
             return Some(v);
@@ -559,7 +559,7 @@ fn shard_packets_in(metrics: &str) -> u64 {
 }
 
 /// A plain HTTP/1.1 GET on 127.0.0.1; returns the body.
-fn http_get(port: u16, path: &str) -> String {
+pub(crate) fn http_get(port: u16, path: &str) -> String {
     http(
         port,
         &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),

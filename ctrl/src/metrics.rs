@@ -108,6 +108,9 @@ pub struct Metrics {
     pub connections_dropped: u64,
     /// Per-shard dataplane counters, by shard index.
     pub shards: BTreeMap<u16, ShardCounters>,
+    /// The audio mixer's counters by name (packets in and out, drops by reason), once a mix
+    /// has existed.
+    pub mixer: Vec<(&'static str, u64)>,
 }
 
 impl Metrics {
@@ -231,6 +234,16 @@ impl Metrics {
             self.connections_dropped,
         );
         self.render_shards(&mut o);
+        if !self.mixer.is_empty() {
+            let _ = writeln!(
+                o,
+                "# HELP portunus_mixer_total Audio mixer packets, ticks and drops, by kind."
+            );
+            let _ = writeln!(o, "# TYPE portunus_mixer_total counter");
+            for (kind, n) in &self.mixer {
+                let _ = writeln!(o, "portunus_mixer_total{{kind=\"{}\"}} {n}", escape(kind));
+            }
+        }
         o
     }
 
@@ -328,6 +341,22 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renders_the_mixer_counters_once_there_are_some() {
+        let mut m = Metrics::default();
+        assert!(!m.render(0, 0, 0).contains("portunus_mixer_total"));
+        m.mixer = vec![("packets_in", 7), ("late", 1)];
+        let text = m.render(0, 0, 0);
+        assert!(
+            text.contains("portunus_mixer_total{kind=\"packets_in\"} 7\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("portunus_mixer_total{kind=\"late\"} 1\n"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn renders_verbs_and_shards() {

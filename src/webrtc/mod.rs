@@ -57,6 +57,7 @@ use serde_json::{Map, Value};
 
 mod forwarding;
 mod info;
+mod mix;
 mod plain;
 
 use forwarding::{audio_level_ext, dataplane_kind, simulcast_inbound};
@@ -95,6 +96,8 @@ pub(crate) struct Shared {
     inputs: HashMap<(u64, String), InputState>,
     /// RTP forwarders (VideoRoom `rtp_forward`) by id: the shard that runs each.
     rtp_outputs: HashMap<u32, ShardId>,
+    /// Audio mixes (AudioBridge) and the mixer thread.
+    mix: mix::MixState,
 }
 
 /// What the core keeps per handle with a PeerConnection.
@@ -137,6 +140,7 @@ impl Shared {
             slowlink_threshold,
             inputs: HashMap::new(),
             rtp_outputs: HashMap::new(),
+            mix: mix::MixState::default(),
         }
     }
 
@@ -286,6 +290,7 @@ impl Shared {
 
     /// Drops the handle's media state (its PeerConnection is gone or going).
     fn forget(&mut self, handle: HandleId) -> Option<HandleMedia> {
+        self.leave_mix(handle);
         self.channels.remove(&handle);
         self.remove_forwards_of(handle);
         let media = self.handles.remove(&handle)?;
@@ -351,6 +356,9 @@ impl MediaEngine for WebRtcEngine {
         media.remote = Some(remote);
         // A client offer can be acted on now; an answer completes our own offer.
         shared.create_peer(handle, dtls_role)?;
+        if let Err(why) = shared.apply_pending_mix(handle) {
+            tracing::debug!(why, "mix join dropped");
+        }
         let mut out = Jsep::new(jsep.kind, plugin_view.to_string());
         out.update = jsep.update;
         Ok(out)
@@ -413,6 +421,9 @@ impl MediaEngine for WebRtcEngine {
         if let Some(media) = shared.handles.get_mut(&handle) {
             media.merge = Some(ctx);
             media.local = Some(local);
+        }
+        if let Err(why) = shared.apply_pending_mix(handle) {
+            tracing::debug!(why, "mix join dropped");
         }
         Ok(Jsep::new(jsep.kind, merged))
     }
@@ -503,6 +514,44 @@ impl MediaEngine for WebRtcEngine {
             MediaCommand::SetBitrateCap { handle, bitrate } => {
                 shared.set_bitrate_cap(handle, bitrate)
             }
+            MediaCommand::OpenMix(room) => shared.open_mix(room),
+            MediaCommand::CloseMix { mix } => {
+                shared.close_mix(mix);
+                Ok(())
+            }
+            MediaCommand::JoinMix {
+                mix,
+                handle,
+                mid,
+                settings,
+            } => shared.join_mix(mix, handle, mid, settings),
+            MediaCommand::UpdateMix { handle, settings } => shared.update_mix(handle, settings),
+            MediaCommand::LeaveMix { handle } => {
+                shared.leave_mix(handle);
+                Ok(())
+            }
+            MediaCommand::MixRtpForward {
+                id,
+                mix,
+                host,
+                port,
+                codec,
+                payload_type,
+                ssrc,
+                srtp,
+            } => shared.mix_rtp_forward(
+                id,
+                mix,
+                (&host, port),
+                codec,
+                payload_type,
+                ssrc,
+                srtp.as_ref(),
+            ),
+            MediaCommand::StopMixRtpForward { id } => {
+                shared.stop_mix_rtp_forward(id);
+                Ok(())
+            }
             other => {
                 tracing::debug!(?other, "media command not wired to the dataplane yet");
                 Ok(())
@@ -568,6 +617,9 @@ impl LoopHook for EngineHook {
                         forwards: u64::from(stats.forwards),
                     };
                     cp.set_shard_counters(stats.shard.0, shard);
+                    if let Some(mixer) = self.0.borrow().mix_stats() {
+                        cp.metrics_mut().mixer = mixer.named();
+                    }
                     self.0.borrow().request_peer_stats(stats.shard);
                 }
                 ShardEvent::AudioLevel {
@@ -603,6 +655,15 @@ impl LoopHook for EngineHook {
                     if let Some(mid) = mid {
                         cp.handle_layer_changed(now, handle, mid, substream, temporal);
                     }
+                }
+                // A mix participant's return path is bound: the mixer learns its port.
+                ShardEvent::RtpInputOpened {
+                    source,
+                    ref local_addrs,
+                    ..
+                } if mix::is_mix_input(source) => {
+                    let to = local_addrs.first().copied();
+                    self.0.borrow_mut().mix_input_opened(source, to);
                 }
                 ShardEvent::PeerStats(stats) => {
                     let mut shared = self.0.borrow_mut();

@@ -1,0 +1,605 @@
+//! The mixer as a sans-IO state machine: datagrams in ([`Mixer::handle_datagram`]), one
+//! [`Mixer::tick`] per 20 ms that decodes a frame per participant, mixes, and hands every
+//! encoded RTP packet to a send callback. [`crate::MixerThread`] drives it with a socket and
+//! a clock; tests and benches drive it directly.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use portunus_rtp::RtpPacket;
+use portunus_srtp::SrtpContext;
+
+use crate::codec::{Codec, CodecError, Decoder, Encoder, MAX_FRAME, OpusSettings};
+use crate::counters::Counters;
+use crate::dsp::{accumulate, contribution, mix_minus};
+use crate::jitter::{JitterBuffer, MAX_PAYLOAD, Popped, Pushed};
+
+/// Mix rates libopus (and AudioBridge) accept.
+pub const SAMPLING_RATES: [u32; 5] = [8_000, 12_000, 16_000, 24_000, 48_000];
+/// RTP header length of the packets the mixer writes (no CSRC, no extension).
+const RTP_HEADER: usize = 12;
+/// Room for the SRTP tag of a forwarder's packet.
+const SRTP_ROOM: usize = 32;
+
+/// How one participant is mixed and encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParticipantSettings {
+    /// Not mixed into anyone's audio (still hears the others).
+    pub muted: bool,
+    /// Gain in percent.
+    pub volume_percent: u32,
+    /// The participant's codec, both ways.
+    pub codec: Codec,
+    /// Packets buffered before mixing starts (and again after the buffer runs dry).
+    pub prebuffer: usize,
+    /// Pan in a spatial mix, 0 (left) … 100 (right).
+    pub spatial_position: u8,
+    /// Opus encoder settings for what the participant hears.
+    pub opus: OpusSettings,
+}
+
+impl Default for ParticipantSettings {
+    fn default() -> Self {
+        Self {
+            muted: false,
+            volume_percent: 100,
+            codec: Codec::Opus,
+            prebuffer: 6,
+            spatial_position: 50,
+            opus: OpusSettings::default(),
+        }
+    }
+}
+
+/// A participant entering a mix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Join {
+    /// The mix.
+    pub mix: u64,
+    /// The participant's id (unique across mixes).
+    pub participant: u64,
+    /// The SSRC its packets arrive with (unique across mixes: the mixer's demultiplexing key).
+    pub ssrc: u32,
+    /// The payload type it sends; other payload types are dropped. `None` takes any.
+    pub payload_type_in: Option<u8>,
+    /// The payload type written into what it receives.
+    pub payload_type_out: u8,
+    /// Mixing and encoding settings.
+    pub settings: ParticipantSettings,
+}
+
+/// A copy of the whole mix to a host:port (AudioBridge `rtp_forward`).
+pub struct ForwarderSpec {
+    /// The forwarder's id (unique across mixes).
+    pub id: u32,
+    /// The mix.
+    pub mix: u64,
+    /// Where the packets go.
+    pub destination: SocketAddr,
+    /// Their codec.
+    pub codec: Codec,
+    /// Their payload type.
+    pub payload_type: u8,
+    /// Their SSRC.
+    pub ssrc: u32,
+    /// SRTP protection, when keyed.
+    pub srtp: Option<Box<SrtpContext>>,
+}
+
+/// Why a mixer request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MixError {
+    /// No mix has the id.
+    NoSuchMix,
+    /// No participant has the id.
+    NoSuchParticipant,
+    /// The sampling rate is not one of [`SAMPLING_RATES`].
+    BadSamplingRate,
+    /// Another participant already arrives with this SSRC.
+    SsrcInUse,
+    /// libopus refused to create a codec.
+    Codec,
+}
+
+impl From<CodecError> for MixError {
+    fn from(_: CodecError) -> Self {
+        Self::Codec
+    }
+}
+
+/// Sequence number, timestamp and SSRC of one outgoing stream.
+struct RtpOut {
+    ssrc: u32,
+    seq: u16,
+    timestamp: u32,
+    started: bool,
+}
+
+impl RtpOut {
+    fn new(ssrc: u32) -> Self {
+        Self {
+            ssrc,
+            seq: rand::random(),
+            timestamp: rand::random(),
+            started: false,
+        }
+    }
+
+    /// Writes the next header into `buf` and advances by one frame of `codec`.
+    fn header(&mut self, payload_type: u8, codec: Codec, buf: &mut [u8]) {
+        let marker = if self.started { 0 } else { 0x80 };
+        self.started = true;
+        if let Some(h) = buf.get_mut(..RTP_HEADER) {
+            h[0] = 0x80;
+            h[1] = marker | (payload_type & 0x7f);
+            h[2..4].copy_from_slice(&self.seq.to_be_bytes());
+            h[4..8].copy_from_slice(&self.timestamp.to_be_bytes());
+            h[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
+        }
+        self.seq = self.seq.wrapping_add(1);
+        self.timestamp = self.timestamp.wrapping_add(codec.timestamp_step());
+    }
+}
+
+struct Participant {
+    id: u64,
+    ssrc: u32,
+    payload_type_in: Option<u8>,
+    payload_type_out: u8,
+    settings: ParticipantSettings,
+    jitter: JitterBuffer,
+    decoder: Decoder,
+    encoder: Encoder,
+    /// This tick's decoded frame (mono, mix rate).
+    decoded: Box<[i16]>,
+    /// This tick's contribution to the mix (gain and pan applied).
+    contribution: Box<[i32]>,
+    contributing: bool,
+    destination: Option<SocketAddr>,
+    rtp: RtpOut,
+}
+
+struct Forwarder {
+    id: u32,
+    destination: SocketAddr,
+    codec: Codec,
+    payload_type: u8,
+    encoder: Encoder,
+    srtp: Option<Box<SrtpContext>>,
+    rtp: RtpOut,
+}
+
+struct Room {
+    rate: u32,
+    spatial: bool,
+    participants: Vec<Participant>,
+    forwarders: Vec<Forwarder>,
+    mix: Box<[i32]>,
+    pcm: Box<[i16]>,
+    packet: Box<[u8]>,
+}
+
+impl Room {
+    fn channels(&self) -> usize {
+        if self.spatial { 2 } else { 1 }
+    }
+
+    /// Samples per channel of one 20 ms frame.
+    fn frame(&self) -> usize {
+        (self.rate / 50) as usize
+    }
+}
+
+/// Every mix, its participants and forwarders.
+pub struct Mixer {
+    rooms: HashMap<u64, Room>,
+    /// Arrival SSRC → mix.
+    by_ssrc: HashMap<u32, u64>,
+    /// Participant → mix.
+    home: HashMap<u64, u64>,
+    counters: Arc<Counters>,
+}
+
+impl Default for Mixer {
+    fn default() -> Self {
+        Self::new(Arc::default())
+    }
+}
+
+impl Mixer {
+    /// An empty mixer counting into `counters`.
+    pub fn new(counters: Arc<Counters>) -> Self {
+        Self {
+            rooms: HashMap::new(),
+            by_ssrc: HashMap::new(),
+            home: HashMap::new(),
+            counters,
+        }
+    }
+
+    /// The counters.
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
+
+    /// Whether any mix is open.
+    pub fn is_idle(&self) -> bool {
+        self.rooms.is_empty()
+    }
+
+    /// Opens mix `mix`, or changes the rate and stereo of an open one (its participants'
+    /// codecs are recreated and their buffers emptied).
+    ///
+    /// # Errors
+    /// [`MixError::BadSamplingRate`], or [`MixError::Codec`] when libopus refuses.
+    pub fn open_room(&mut self, mix: u64, rate: u32, spatial: bool) -> Result<(), MixError> {
+        if !SAMPLING_RATES.contains(&rate) {
+            return Err(MixError::BadSamplingRate);
+        }
+        let channels = if spatial { 2 } else { 1 };
+        let samples = (rate / 50) as usize * channels;
+        if let Some(room) = self.rooms.get_mut(&mix) {
+            if room.rate == rate && room.spatial == spatial {
+                return Ok(());
+            }
+            room.rate = rate;
+            room.spatial = spatial;
+            room.mix = vec![0; samples].into_boxed_slice();
+            room.pcm = vec![0; samples].into_boxed_slice();
+            for p in &mut room.participants {
+                p.decoder = Decoder::new(p.settings.codec, rate)?;
+                p.encoder = Encoder::new(p.settings.codec, rate, channels, &p.settings.opus)?;
+                p.decoded = vec![0; samples / channels].into_boxed_slice();
+                p.contribution = vec![0; samples].into_boxed_slice();
+                p.jitter.clear();
+            }
+            for f in &mut room.forwarders {
+                f.encoder = Encoder::new(f.codec, rate, channels, &OpusSettings::default())?;
+            }
+            return Ok(());
+        }
+        self.rooms.insert(
+            mix,
+            Room {
+                rate,
+                spatial,
+                participants: Vec::new(),
+                forwarders: Vec::new(),
+                mix: vec![0; samples].into_boxed_slice(),
+                pcm: vec![0; samples].into_boxed_slice(),
+                packet: vec![0; RTP_HEADER + MAX_PAYLOAD + SRTP_ROOM].into_boxed_slice(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Closes a mix: its participants and forwarders go with it.
+    pub fn close_room(&mut self, mix: u64) {
+        if let Some(room) = self.rooms.remove(&mix) {
+            for p in room.participants {
+                self.by_ssrc.remove(&p.ssrc);
+                self.home.remove(&p.id);
+            }
+        }
+    }
+
+    /// Puts a participant into a mix (out of any other first; where its mix goes is kept).
+    ///
+    /// # Errors
+    /// [`MixError::NoSuchMix`], [`MixError::SsrcInUse`], [`MixError::Codec`].
+    pub fn join(&mut self, join: &Join) -> Result<(), MixError> {
+        let destination = self.leave(join.participant).and_then(|p| p.destination);
+        if self.by_ssrc.contains_key(&join.ssrc) {
+            return Err(MixError::SsrcInUse);
+        }
+        let room = self.rooms.get_mut(&join.mix).ok_or(MixError::NoSuchMix)?;
+        let (rate, channels, frame) = (room.rate, room.channels(), room.frame());
+        let s = &join.settings;
+        let participant = Participant {
+            id: join.participant,
+            ssrc: join.ssrc,
+            payload_type_in: join.payload_type_in,
+            payload_type_out: join.payload_type_out,
+            settings: *s,
+            jitter: JitterBuffer::new(s.prebuffer),
+            decoder: Decoder::new(s.codec, rate)?,
+            encoder: Encoder::new(s.codec, rate, channels, &s.opus)?,
+            decoded: vec![0; frame].into_boxed_slice(),
+            contribution: vec![0; frame * channels].into_boxed_slice(),
+            contributing: false,
+            destination,
+            rtp: RtpOut::new(rand::random()),
+        };
+        room.participants.push(participant);
+        self.by_ssrc.insert(join.ssrc, join.mix);
+        self.home.insert(join.participant, join.mix);
+        Ok(())
+    }
+
+    fn participant_mut(
+        &mut self,
+        participant: u64,
+    ) -> Result<(&mut Participant, u32, usize), MixError> {
+        let mix = self
+            .home
+            .get(&participant)
+            .ok_or(MixError::NoSuchParticipant)?;
+        let room = self.rooms.get_mut(mix).ok_or(MixError::NoSuchMix)?;
+        let (rate, channels) = (room.rate, room.channels());
+        room.participants
+            .iter_mut()
+            .find(|p| p.id == participant)
+            .map(|p| (p, rate, channels))
+            .ok_or(MixError::NoSuchParticipant)
+    }
+
+    /// Where the participant's mix is sent (learnt once its return path exists).
+    ///
+    /// # Errors
+    /// [`MixError::NoSuchParticipant`].
+    pub fn set_destination(&mut self, participant: u64, to: SocketAddr) -> Result<(), MixError> {
+        self.participant_mut(participant)?.0.destination = Some(to);
+        Ok(())
+    }
+
+    /// New settings for a participant; `reset_decoder` drops its decoder state and buffer.
+    ///
+    /// # Errors
+    /// [`MixError::NoSuchParticipant`], [`MixError::Codec`].
+    pub fn update(
+        &mut self,
+        participant: u64,
+        settings: &ParticipantSettings,
+        reset_decoder: bool,
+    ) -> Result<(), MixError> {
+        let (p, rate, channels) = self.participant_mut(participant)?;
+        if settings.codec == p.settings.codec {
+            p.encoder.configure(&settings.opus)?;
+        } else {
+            p.decoder = Decoder::new(settings.codec, rate)?;
+            p.encoder = Encoder::new(settings.codec, rate, channels, &settings.opus)?;
+            p.jitter.clear();
+        }
+        if reset_decoder {
+            p.decoder.reset();
+            p.jitter.clear();
+        }
+        p.jitter.set_prebuffer(settings.prebuffer);
+        p.settings = *settings;
+        Ok(())
+    }
+
+    /// Takes a participant out of its mix (returns where its mix was going).
+    fn leave(&mut self, participant: u64) -> Option<Participant> {
+        let mix = self.home.remove(&participant)?;
+        let room = self.rooms.get_mut(&mix)?;
+        let at = room.participants.iter().position(|p| p.id == participant)?;
+        let p = room.participants.swap_remove(at);
+        self.by_ssrc.remove(&p.ssrc);
+        Some(p)
+    }
+
+    /// Takes a participant out of its mix.
+    pub fn remove_participant(&mut self, participant: u64) {
+        self.leave(participant);
+    }
+
+    /// Starts a forwarder of the whole mix (replacing one with the same id).
+    ///
+    /// # Errors
+    /// [`MixError::NoSuchMix`], [`MixError::Codec`].
+    pub fn add_forwarder(&mut self, spec: ForwarderSpec) -> Result<(), MixError> {
+        self.remove_forwarder(spec.id);
+        let room = self.rooms.get_mut(&spec.mix).ok_or(MixError::NoSuchMix)?;
+        let encoder = Encoder::new(
+            spec.codec,
+            room.rate,
+            room.channels(),
+            &OpusSettings::default(),
+        )?;
+        room.forwarders.push(Forwarder {
+            id: spec.id,
+            destination: spec.destination,
+            codec: spec.codec,
+            payload_type: spec.payload_type,
+            encoder,
+            srtp: spec.srtp,
+            rtp: RtpOut::new(spec.ssrc),
+        });
+        Ok(())
+    }
+
+    /// Stops a forwarder.
+    pub fn remove_forwarder(&mut self, id: u32) {
+        for room in self.rooms.values_mut() {
+            room.forwarders.retain(|f| f.id != id);
+        }
+    }
+
+    /// One datagram from a participant's RTP output. Anything that is not a participant's
+    /// RTP is counted and dropped.
+    pub fn handle_datagram(&mut self, datagram: &[u8]) {
+        let c = &*self.counters;
+        Counters::add(&c.packets_in, 1);
+        let Ok(rtp) = RtpPacket::parse(datagram) else {
+            Counters::add(&c.malformed, 1);
+            return;
+        };
+        let ssrc = rtp.ssrc().0;
+        let Some(p) = self
+            .by_ssrc
+            .get(&ssrc)
+            .and_then(|mix| self.rooms.get_mut(mix))
+            .and_then(|room| room.participants.iter_mut().find(|p| p.ssrc == ssrc))
+        else {
+            Counters::add(&c.unknown_ssrc, 1);
+            return;
+        };
+        if p.payload_type_in.is_some_and(|pt| pt != rtp.payload_type()) {
+            Counters::add(&c.wrong_payload_type, 1);
+            return;
+        }
+        let outcome = p.jitter.push(rtp.sequence_number(), rtp.payload());
+        Counters::add(&c.overflow, p.jitter.take_overflow());
+        match outcome {
+            Pushed::Queued => {}
+            Pushed::Late => Counters::add(&c.late, 1),
+            Pushed::Duplicate => Counters::add(&c.duplicate, 1),
+            Pushed::TooBig => Counters::add(&c.too_big, 1),
+        }
+    }
+
+    /// One 20 ms step of every mix: each participant's next frame is decoded (or concealed)
+    /// and mixed; each participant with a destination gets the mix of the others, each
+    /// forwarder the whole mix. `send` returns whether the datagram went out.
+    pub fn tick(&mut self, send: &mut dyn FnMut(SocketAddr, &[u8]) -> bool) {
+        Counters::add(&self.counters.ticks, 1);
+        for room in self.rooms.values_mut() {
+            room_tick(room, &self.counters, send);
+        }
+    }
+}
+
+fn room_tick(room: &mut Room, c: &Counters, send: &mut dyn FnMut(SocketAddr, &[u8]) -> bool) {
+    let channels = room.channels();
+    let spatial = room.spatial;
+    let samples = room.frame() * channels;
+    room.mix.fill(0);
+    for p in &mut room.participants {
+        p.contributing = pull_frame(p, c);
+        if p.contributing {
+            let position = spatial.then_some(p.settings.spatial_position);
+            contribution(
+                &p.decoded,
+                p.settings.volume_percent,
+                position,
+                &mut p.contribution,
+            );
+            accumulate(&mut room.mix, &p.contribution);
+        }
+    }
+    let Room {
+        participants,
+        forwarders,
+        mix,
+        pcm,
+        packet,
+        ..
+    } = room;
+    let (Some(mix), Some(pcm)) = (mix.get(..samples), pcm.get_mut(..samples)) else {
+        return;
+    };
+    for p in participants.iter_mut() {
+        let Some(to) = p.destination else { continue };
+        let own = p.contributing.then_some(&p.contribution[..]);
+        mix_minus(mix, own, pcm);
+        let (codec, pt) = (p.settings.codec, p.payload_type_out);
+        if let Some(len) = encode_packet(
+            &mut p.encoder,
+            &mut p.rtp,
+            codec,
+            pt,
+            pcm,
+            channels,
+            packet,
+            c,
+        ) {
+            count_send(c, send(to, packet.get(..len).unwrap_or(&[])));
+        }
+    }
+    if participants.is_empty() {
+        return;
+    }
+    for f in forwarders.iter_mut() {
+        mix_minus(mix, None, pcm);
+        let Some(len) = encode_packet(
+            &mut f.encoder,
+            &mut f.rtp,
+            f.codec,
+            f.payload_type,
+            pcm,
+            channels,
+            packet,
+            c,
+        ) else {
+            continue;
+        };
+        let len = match f.srtp.as_mut() {
+            Some(srtp) => match srtp.protect_rtp(packet, len) {
+                Ok(len) => len,
+                Err(_) => {
+                    Counters::add(&c.send_errors, 1);
+                    continue;
+                }
+            },
+            None => len,
+        };
+        count_send(c, send(f.destination, packet.get(..len).unwrap_or(&[])));
+    }
+}
+
+fn count_send(c: &Counters, sent: bool) {
+    if sent {
+        Counters::add(&c.packets_out, 1);
+    } else {
+        Counters::add(&c.send_errors, 1);
+    }
+}
+
+/// Decodes the participant's frame for this tick into `decoded`; whether it contributes.
+fn pull_frame(p: &mut Participant, c: &Counters) -> bool {
+    let muted = p.settings.muted;
+    match p.jitter.pop() {
+        Popped::Waiting => false,
+        Popped::Underrun => {
+            Counters::add(&c.underruns, 1);
+            false
+        }
+        // Muted voices are not mixed, so they need not be decoded either; the buffer still
+        // drains so that unmuting starts on fresh audio.
+        _ if muted => false,
+        Popped::Packet(payload) => {
+            if p.decoder.decode(payload, &mut p.decoded).is_ok() {
+                true
+            } else {
+                Counters::add(&c.decode_errors, 1);
+                false
+            }
+        }
+        Popped::Lost { next } => {
+            Counters::add(&c.concealed, 1);
+            p.decoder.conceal(next, &mut p.decoded).is_ok()
+        }
+    }
+}
+
+/// Encodes `pcm` after a fresh RTP header in `packet`; the packet length.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one stream's encoder, numbering and buffers"
+)]
+fn encode_packet(
+    encoder: &mut Encoder,
+    rtp: &mut RtpOut,
+    codec: Codec,
+    payload_type: u8,
+    pcm: &[i16],
+    channels: usize,
+    packet: &mut [u8],
+    c: &Counters,
+) -> Option<usize> {
+    let room = packet.len().saturating_sub(SRTP_ROOM);
+    let payload = packet.get_mut(RTP_HEADER..room)?;
+    let Ok(n) = encoder.encode(pcm, channels, payload) else {
+        Counters::add(&c.encode_errors, 1);
+        return None;
+    };
+    rtp.header(payload_type, codec, packet);
+    Some(RTP_HEADER + n)
+}
+
+/// Samples per channel of a 20 ms frame at `rate` (capped at 48 kHz).
+pub fn frame_samples(rate: u32) -> usize {
+    ((rate / 50) as usize).min(MAX_FRAME)
+}

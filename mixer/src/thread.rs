@@ -1,0 +1,211 @@
+//! The mixer thread: one UDP socket on loopback that receives every participant's RTP and
+//! sends every mixed packet, and a tick every 20 ms scheduled from the thread's start instant
+//! (tick `k` is due at `start + k × 20 ms`, so sleeping late never accumulates drift).
+
+use std::io;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+
+use crate::counters::{Counters, MixStats};
+use crate::mixer::{ForwarderSpec, Join, Mixer, ParticipantSettings};
+
+/// The mixing period: one frame per participant per tick.
+pub const TICK: Duration = Duration::from_millis(20);
+/// Falling this many ticks behind (a stalled thread) skips ahead instead of bursting.
+const MAX_BEHIND: u32 = 5;
+/// Commands waiting for the thread (control rate: a few per join).
+const COMMAND_QUEUE: usize = 1024;
+
+/// What the control plane asks of the mixer thread; applied at the next tick.
+pub enum MixerCommand {
+    /// [`Mixer::open_room`].
+    OpenRoom {
+        /// Mix id.
+        mix: u64,
+        /// Hz.
+        sampling_rate: u32,
+        /// Stereo with panning.
+        spatial: bool,
+    },
+    /// [`Mixer::close_room`].
+    CloseRoom {
+        /// Mix id.
+        mix: u64,
+    },
+    /// [`Mixer::join`].
+    Join(Join),
+    /// [`Mixer::set_destination`].
+    SetDestination {
+        /// Participant id.
+        participant: u64,
+        /// Where its mix goes.
+        to: SocketAddr,
+    },
+    /// [`Mixer::update`].
+    Update {
+        /// Participant id.
+        participant: u64,
+        /// New settings.
+        settings: ParticipantSettings,
+        /// Drop the decoder state.
+        reset_decoder: bool,
+    },
+    /// [`Mixer::remove_participant`].
+    Leave {
+        /// Participant id.
+        participant: u64,
+    },
+    /// [`Mixer::add_forwarder`].
+    AddForwarder(ForwarderSpec),
+    /// [`Mixer::remove_forwarder`].
+    RemoveForwarder {
+        /// Forwarder id.
+        id: u32,
+    },
+}
+
+/// The running mixer thread.
+pub struct MixerThread {
+    commands: Option<Sender<MixerCommand>>,
+    local_addr: SocketAddr,
+    counters: Arc<Counters>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for MixerThread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MixerThread")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MixerThread {
+    /// Binds the mixer's socket on `bind` (port chosen by the kernel) and starts the thread.
+    ///
+    /// # Errors
+    /// When the socket cannot be bound or the thread cannot start.
+    pub fn start(bind: IpAddr) -> io::Result<Self> {
+        let socket = UdpSocket::bind(SocketAddr::new(bind, 0))?;
+        let local_addr = socket.local_addr()?;
+        let counters = Arc::new(Counters::default());
+        let (tx, rx) = crossbeam_channel::bounded(COMMAND_QUEUE);
+        let mixer = Mixer::new(Arc::clone(&counters));
+        let thread = std::thread::Builder::new()
+            .name("portunus-mixer".into())
+            .spawn(move || run(mixer, &socket, &rx))?;
+        Ok(Self {
+            commands: Some(tx),
+            local_addr,
+            counters,
+            thread: Some(thread),
+        })
+    }
+
+    /// The address participants' RTP must be sent to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Queues a command. Never blocks.
+    ///
+    /// # Errors
+    /// Hands the command back when the queue is full or the thread has ended.
+    pub fn send(&self, command: MixerCommand) -> Result<(), MixerCommand> {
+        let Some(tx) = self.commands.as_ref() else {
+            return Err(command);
+        };
+        tx.try_send(command).map_err(|e| e.into_inner())
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> MixStats {
+        self.counters.snapshot()
+    }
+}
+
+impl Drop for MixerThread {
+    fn drop(&mut self) {
+        // Disconnecting the queue ends the thread at its next tick.
+        self.commands = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run(mut mixer: Mixer, socket: &UdpSocket, commands: &Receiver<MixerCommand>) {
+    let start = Instant::now();
+    let mut tick: u32 = 0;
+    let mut buf = [0u8; 2048];
+    loop {
+        let due = start + TICK * (tick + 1);
+        loop {
+            let now = Instant::now();
+            let Some(wait) = due.checked_duration_since(now).filter(|w| !w.is_zero()) else {
+                break;
+            };
+            let _ = socket.set_read_timeout(Some(wait));
+            if let Ok(n) = socket.recv(&mut buf) {
+                mixer.handle_datagram(buf.get(..n).unwrap_or(&[]));
+            }
+        }
+        loop {
+            match commands.try_recv() {
+                Ok(command) => {
+                    if apply(&mut mixer, command).is_err() {
+                        Counters::add(&mixer.counters().rejected_commands, 1);
+                    }
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return,
+            }
+        }
+        mixer.tick(&mut |to, packet| socket.send_to(packet, to).is_ok());
+        tick = tick.wrapping_add(1);
+        let elapsed = start.elapsed();
+        let behind = elapsed.saturating_sub(TICK * tick);
+        if behind > TICK * MAX_BEHIND {
+            let target = (elapsed.as_millis() / TICK.as_millis()) as u32;
+            Counters::add(
+                &mixer.counters().ticks_skipped,
+                u64::from(target.saturating_sub(tick)),
+            );
+            tick = target;
+        }
+    }
+}
+
+fn apply(mixer: &mut Mixer, command: MixerCommand) -> Result<(), crate::MixError> {
+    match command {
+        MixerCommand::OpenRoom {
+            mix,
+            sampling_rate,
+            spatial,
+        } => mixer.open_room(mix, sampling_rate, spatial),
+        MixerCommand::CloseRoom { mix } => {
+            mixer.close_room(mix);
+            Ok(())
+        }
+        MixerCommand::Join(join) => mixer.join(&join),
+        MixerCommand::SetDestination { participant, to } => mixer.set_destination(participant, to),
+        MixerCommand::Update {
+            participant,
+            settings,
+            reset_decoder,
+        } => mixer.update(participant, &settings, reset_decoder),
+        MixerCommand::Leave { participant } => {
+            mixer.remove_participant(participant);
+            Ok(())
+        }
+        MixerCommand::AddForwarder(spec) => mixer.add_forwarder(spec),
+        MixerCommand::RemoveForwarder { id } => {
+            mixer.remove_forwarder(id);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The mixer thread over real loopback UDP: four participants send Opus RTP, each a sine of
+//! its own frequency; each one's stream decodes to the others' tones and not its own, and a
+//! muted participant's tone is in nobody's stream. Garbage on the socket is counted and
+//! changes nothing.
+
+use std::net::{IpAddr, Ipv4Addr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use portunus_mixer::{Codec, Join, MixerCommand, MixerThread, ParticipantSettings};
+
+const ROOM: u64 = 7;
+/// Tones per participant (Hz), well inside a 16 kHz mix; the last participant is muted.
+const TONES: [f64; 4] = [440.0, 1100.0, 2300.0, 3500.0];
+const PACKETS: u32 = 75;
+
+/// Energy of `samples` at `freq` (Goertzel), normalised by length.
+fn goertzel(samples: &[i16], rate: f64, freq: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * freq / rate;
+    let coeff = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for x in samples {
+        let s0 = f64::from(*x) + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    (s1 * s1 + s2 * s2 - coeff * s1 * s2) / samples.len() as f64
+}
+
+#[test]
+fn each_participant_hears_the_others_tones_and_not_its_own() {
+    let mixer = MixerThread::start(IpAddr::V4(Ipv4Addr::LOCALHOST)).expect("mixer");
+    let send = |c: MixerCommand| assert!(mixer.send(c).is_ok());
+    send(MixerCommand::OpenRoom {
+        mix: ROOM,
+        sampling_rate: 16_000,
+        spatial: false,
+    });
+    let sockets: Vec<UdpSocket> = (0..TONES.len())
+        .map(|_| {
+            let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+            s.set_nonblocking(true).expect("nonblocking");
+            s
+        })
+        .collect();
+    for (i, socket) in sockets.iter().enumerate() {
+        let settings = ParticipantSettings {
+            codec: Codec::Opus,
+            prebuffer: 4,
+            muted: i == TONES.len() - 1,
+            ..ParticipantSettings::default()
+        };
+        send(MixerCommand::Join(Join {
+            mix: ROOM,
+            participant: i as u64,
+            ssrc: 100 + i as u32,
+            payload_type_in: Some(111),
+            payload_type_out: 111,
+            settings,
+        }));
+        send(MixerCommand::SetDestination {
+            participant: i as u64,
+            to: socket.local_addr().expect("addr"),
+        });
+    }
+    // Commands apply at the next tick.
+    std::thread::sleep(Duration::from_millis(60));
+
+    let mut encoders: Vec<opus::Encoder> = TONES
+        .iter()
+        .map(|_| opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Audio))
+        .collect::<Result<_, _>>()
+        .expect("encoders");
+    let mut received: Vec<Vec<Vec<u8>>> = vec![Vec::new(); TONES.len()];
+    let start = Instant::now();
+    let mut frame = [0i16; 960];
+    let mut payload = [0u8; 1500];
+    let mut buf = [0u8; 2048];
+    for n in 0..PACKETS {
+        for (i, (socket, encoder)) in sockets.iter().zip(&mut encoders).enumerate() {
+            for (k, s) in frame.iter_mut().enumerate() {
+                let t = f64::from(n * 960 + k as u32) / 48_000.0;
+                *s = (8000.0 * (2.0 * std::f64::consts::PI * TONES[i] * t).sin()) as i16;
+            }
+            let len = encoder.encode(&frame, &mut payload).expect("encode");
+            let mut rtp = vec![0x80, 111];
+            rtp.extend_from_slice(&(n as u16).to_be_bytes());
+            rtp.extend_from_slice(&(n * 960).to_be_bytes());
+            rtp.extend_from_slice(&(100 + i as u32).to_be_bytes());
+            rtp.extend_from_slice(&payload[..len]);
+            socket.send_to(&rtp, mixer.local_addr()).expect("send");
+        }
+        if n == PACKETS / 2 {
+            // Garbage: not RTP, an unknown SSRC, and an undecodable Opus packet from 0.
+            let s = &sockets[0];
+            s.send_to(b"not rtp", mixer.local_addr()).expect("send");
+            let mut bad = vec![0x80, 111, 0, 0, 0, 0, 0, 0, 0, 0, 0x0b, 0xad];
+            bad.extend_from_slice(&[0xff; 40]);
+            s.send_to(&bad, mixer.local_addr()).expect("send");
+            bad[2..4].copy_from_slice(&(PACKETS as u16 + 10).to_be_bytes());
+            bad[8..12].copy_from_slice(&100u32.to_be_bytes());
+            // Opus code 3 with a frame count of 0: invalid.
+            bad.truncate(12);
+            bad.extend_from_slice(&[0x03, 0x00]);
+            s.send_to(&bad, mixer.local_addr()).expect("send");
+        }
+        // Paced like a real sender: packet n leaves at n × 20 ms.
+        let due = start + Duration::from_millis(20 * u64::from(n + 1));
+        while Instant::now() < due {
+            for (i, socket) in sockets.iter().enumerate() {
+                while let Ok(len) = socket.recv(&mut buf) {
+                    received[i].push(buf[..len].to_vec());
+                }
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    for (i, socket) in sockets.iter().enumerate() {
+        while let Ok(len) = socket.recv(&mut buf) {
+            received[i].push(buf[..len].to_vec());
+        }
+    }
+
+    for (i, packets) in received.iter().enumerate() {
+        assert!(
+            packets.len() > 40,
+            "participant {i} got {} packets",
+            packets.len()
+        );
+        let mut decoder = opus::Decoder::new(48_000, opus::Channels::Mono).expect("decoder");
+        let mut pcm = Vec::new();
+        let mut out = [0i16; 960];
+        for p in packets {
+            assert_eq!(p[1] & 0x7f, 111, "the participant's payload type");
+            let n = decoder
+                .decode(&p[12..], &mut out, false)
+                .expect("the mix decodes");
+            pcm.extend_from_slice(&out[..n]);
+        }
+        // Skip the prebuffer and the decoder's start.
+        let pcm = &pcm[pcm.len() / 3..];
+        let energy: Vec<f64> = TONES.iter().map(|f| goertzel(pcm, 48_000.0, *f)).collect();
+        let loudest_other = (0..TONES.len() - 1)
+            .filter(|j| *j != i)
+            .map(|j| energy[j])
+            .fold(f64::INFINITY, f64::min);
+        for (j, e) in energy.iter().enumerate() {
+            let present = j != i && j != TONES.len() - 1;
+            if present {
+                assert!(*e > 1e5, "participant {i}: tone {j} missing ({energy:?})");
+            } else {
+                assert!(
+                    *e < loudest_other / 100.0,
+                    "participant {i}: tone {j} should be absent ({energy:?})"
+                );
+            }
+        }
+    }
+    let stats = mixer.stats();
+    assert_eq!(stats.malformed, 1, "{stats:?}");
+    assert_eq!(stats.unknown_ssrc, 1, "{stats:?}");
+    assert!(stats.decode_errors + stats.late >= 1, "{stats:?}");
+    assert!(stats.packets_in >= u64::from(PACKETS) * 4, "{stats:?}");
+}

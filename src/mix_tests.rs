@@ -1,0 +1,288 @@
+//! Audio mixing end to end: two str0m peers join one mix through the Janus API, each sends
+//! Opus carrying its own tone, and each hears the other's tone and not its own, through the
+//! real media engine, dataplane shards and mixer thread.
+//!
+//! The AudioBridge plugin lives elsewhere; the plugin here is a test double that answers an
+//! audio offer and emits the mix intents AudioBridge emits (`OpenMix`, then `JoinMix` ahead
+//! of the answer, which exercises the engine's pending join).
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use portunus_ctrl::config::{Config, JsonStyle};
+use portunus_ctrl::media::{Jsep, JsepType};
+use portunus_ctrl::plugin::{
+    MediaCommand, MessageResult, MixParticipant, MixRoom, Plugin, PluginInfo, PluginInput,
+    PluginOutput,
+};
+use portunus_ctrl::{RunningServer, Server};
+use portunus_dataplane::{Dataplane, DataplaneConfig};
+use portunus_dtls::{DtlsCertificate, DtlsConfig, DtlsOptions};
+use portunus_sdp::jsep::{self, AnswerConfig};
+use serde_json::json;
+use str0m::Event;
+use str0m::media::{Direction, MediaKind};
+
+use crate::webrtc::{EngineHook, Shared, WebRtcEngine};
+use crate::webrtc_tests::{Browser, Client, eventually, http_get};
+
+const PLUGIN: &str = "portunus.plugin.testmixer";
+const MIX: u64 = 42;
+
+/// Answers audio offers and puts every offering handle into mix [`MIX`].
+#[derive(Default)]
+struct Mixing {
+    out: VecDeque<PluginOutput>,
+    opened: bool,
+}
+
+impl Plugin for Mixing {
+    fn info(&self) -> PluginInfo {
+        PluginInfo {
+            package: PLUGIN,
+            name: "Test mixer",
+            author: "Portunus",
+            description: "Joins every offer into one audio mix (test double)",
+            version: 1,
+            version_string: "0.0.1",
+        }
+    }
+
+    fn handle(&mut self, _now: Instant, input: PluginInput) {
+        let PluginInput::Message {
+            handle,
+            transaction,
+            jsep: Some(offer),
+            ..
+        } = input
+        else {
+            return;
+        };
+        self.out.push_back(PluginOutput::Reply {
+            handle,
+            result: MessageResult::Ack { hint: None },
+        });
+        let sdp = portunus_sdp::Sdp::parse(&offer.sdp).expect("the core hands over valid SDP");
+        let mid = sdp
+            .media
+            .iter()
+            .find_map(|m| m.mid())
+            .expect("an audio m-line with a mid")
+            .to_owned();
+        let answer = jsep::generate_answer(&sdp, &AnswerConfig::echotest(), &[]).expect("answer");
+        if !self.opened {
+            self.opened = true;
+            self.out
+                .push_back(PluginOutput::Media(MediaCommand::OpenMix(MixRoom {
+                    mix: MIX,
+                    sampling_rate: 16_000,
+                    spatial: false,
+                })));
+        }
+        // Before the answer: the engine must keep it until our description exists.
+        self.out
+            .push_back(PluginOutput::Media(MediaCommand::JoinMix {
+                mix: MIX,
+                handle,
+                mid,
+                settings: MixParticipant {
+                    prebuffer_packets: 3,
+                    ..MixParticipant::default()
+                },
+            }));
+        self.out.push_back(PluginOutput::Event {
+            handle,
+            transaction: Some(transaction),
+            data: json!({"result": "ok"}),
+            jsep: Some(Jsep::new(JsepType::Answer, answer.to_string())),
+        });
+    }
+
+    fn poll(&mut self) -> Option<PluginOutput> {
+        self.out.pop_front()
+    }
+}
+
+fn start_server() -> RunningServer {
+    let mut config = Config::default();
+    config.http.port = 0;
+    config.websockets.port = 0;
+    config.admin.port = 0;
+    config.general.json = JsonStyle::Compact;
+    RunningServer::spawn(config, move |server: &mut Server| {
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+        let cert = DtlsCertificate::generate(wall).expect("certificate");
+        let fingerprint = cert.fingerprint().to_string();
+        let dtls = DtlsConfig::new(&cert, DtlsOptions::default()).expect("dtls");
+        let mut dp = DataplaneConfig::new(Arc::new(dtls));
+        // Two shards: the peers land on different ones.
+        dp.shards = 2;
+        dp.pin_cores = false;
+        dp.bind = vec!["127.0.0.1".parse().expect("ip")];
+        dp.stats_interval = Some(Duration::from_millis(100));
+        let dataplane = Dataplane::start(dp).expect("dataplane");
+        let shared = Rc::new(RefCell::new(Shared::new(
+            dataplane,
+            vec!["127.0.0.1".parse().expect("ip")],
+            fingerprint,
+            0,
+        )));
+        let cp = server.control_plane();
+        cp.register_plugin(Box::new(Mixing::default()))
+            .expect("register");
+        cp.set_media_engine(Box::new(WebRtcEngine(Rc::clone(&shared))));
+        server.add_hook(Box::new(EngineHook(shared)));
+        server.control_plane().start_plugins(Instant::now());
+    })
+    .expect("server")
+}
+
+/// Energy of `samples` (48 kHz) at `freq` (Goertzel), normalised by length.
+fn goertzel(samples: &[i16], freq: f64) -> f64 {
+    let coeff = 2.0 * (2.0 * std::f64::consts::PI * freq / 48_000.0).cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for x in samples {
+        let s0 = f64::from(*x) + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    (s1 * s1 + s2 * s2 - coeff * s1 * s2) / samples.len().max(1) as f64
+}
+
+struct Peer {
+    browser: Browser,
+    mid: str0m::media::Mid,
+    tone: f64,
+    encoder: opus::Encoder,
+    sent: u32,
+    connected: bool,
+    heard: Vec<Vec<u8>>,
+}
+
+impl Peer {
+    fn join(api: &mut Client, tone: f64) -> Self {
+        let (session, handle) = api.attach(PLUGIN);
+        let mut browser = Browser::new();
+        let mut change = browser.rtc.sdp_api();
+        let mid = change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
+        let (offer, pending) = change.apply().expect("offer");
+        api.send(
+            &json!({"janus": "message", "transaction": "j", "session_id": session,
+            "handle_id": handle, "body": {"request": "join"},
+            "jsep": {"type": "offer", "sdp": offer.to_sdp_string()}}),
+        );
+        let event = api.jsep_event();
+        let answer = event["jsep"]["sdp"].as_str().expect("an answer");
+        let answer = str0m::change::SdpAnswer::from_sdp_string(answer).expect("str0m parses it");
+        browser
+            .rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .expect("str0m accepts the answer");
+        let encoder = opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Audio)
+            .expect("encoder");
+        Self {
+            browser,
+            mid,
+            tone,
+            encoder,
+            sent: 0,
+            connected: false,
+            heard: Vec::new(),
+        }
+    }
+
+    /// Moves packets; sends the next 20 ms of its tone when one is due.
+    fn step(&mut self, now: Instant, started: Instant) {
+        for event in self.browser.pump(now) {
+            match event {
+                Event::Connected => self.connected = true,
+                Event::MediaData(m) => self.heard.push(m.data.to_vec()),
+                _ => {}
+            }
+        }
+        let due =
+            self.connected && now >= started + Duration::from_millis(20 * u64::from(self.sent));
+        if due {
+            let mut frame = [0i16; 960];
+            for (k, s) in frame.iter_mut().enumerate() {
+                let t = f64::from(self.sent * 960 + k as u32) / 48_000.0;
+                *s = (8000.0 * (2.0 * std::f64::consts::PI * self.tone * t).sin()) as i16;
+            }
+            let mut payload = [0u8; 1500];
+            let len = self.encoder.encode(&frame, &mut payload).expect("encode");
+            self.browser.send_opus(self.mid, now, &payload[..len]);
+            self.sent += 1;
+        }
+    }
+
+    /// What it heard, decoded, without the first second (prebuffers, decoder start).
+    fn decoded(&self) -> Vec<i16> {
+        let mut decoder = opus::Decoder::new(48_000, opus::Channels::Mono).expect("decoder");
+        let mut pcm = Vec::new();
+        let mut out = [0i16; 5760];
+        for p in self.heard.iter().skip(50) {
+            let n = decoder.decode(p, &mut out, false).expect("decodable Opus");
+            pcm.extend_from_slice(&out[..n]);
+        }
+        pcm
+    }
+}
+
+#[test]
+fn two_peers_in_a_mix_each_hear_the_other_and_not_themselves() {
+    let server = start_server();
+    let ws = server.ports.ws.expect("ws port");
+    let (mut api_a, mut api_b) = (Client::connect(ws), Client::connect(ws));
+    let mut a = Peer::join(&mut api_a, 700.0);
+    let mut b = Peer::join(&mut api_b, 1900.0);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(20);
+    while Instant::now() < deadline && (a.heard.len() < 150 || b.heard.len() < 150) {
+        let now = Instant::now();
+        a.step(now, started);
+        b.step(now, started);
+        while api_a.try_recv().is_some() {}
+        while api_b.try_recv().is_some() {}
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(a.connected && b.connected, "ICE/DTLS never connected");
+    for (name, peer, own, other) in [("a", &a, 700.0, 1900.0), ("b", &b, 1900.0, 700.0)] {
+        assert!(
+            peer.heard.len() >= 150,
+            "{name} heard {} packets",
+            peer.heard.len()
+        );
+        let pcm = peer.decoded();
+        let (own, other) = (goertzel(&pcm, own), goertzel(&pcm, other));
+        assert!(
+            other > 1e5,
+            "{name} does not hear the other peer: {other:.0}"
+        );
+        assert!(
+            own < other / 100.0,
+            "{name} hears itself: own {own:.0}, other {other:.0}"
+        );
+    }
+
+    // The mixer's counters reach /metrics.
+    let admin = server.ports.admin.expect("admin port");
+    let mixed = eventually(|| {
+        let metrics = http_get(admin, "/metrics");
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with("portunus_mixer_total{kind=\"packets_in\"}"))?
+            .to_owned();
+        let n: u64 = line.rsplit(' ').next()?.parse().ok()?;
+        (n > 20).then_some(n)
+    });
+    assert!(
+        mixed.is_some(),
+        "mixer counters on /metrics: {}",
+        http_get(admin, "/metrics")
+    );
+    server.stop().expect("the server stops cleanly");
+}
