@@ -153,6 +153,8 @@ fn goertzel(samples: &[i16], freq: f64) -> f64 {
 }
 
 struct Peer {
+    /// (session, handle) of its Janus API handle.
+    api_handle: (u64, u64),
     browser: Browser,
     mid: str0m::media::Mid,
     tone: f64,
@@ -164,14 +166,19 @@ struct Peer {
 
 impl Peer {
     fn join(api: &mut Client, tone: f64) -> Self {
-        let (session, handle) = api.attach(PLUGIN);
+        Self::join_with(api, PLUGIN, &json!({"request": "join"}), tone)
+    }
+
+    /// Attaches `plugin` and sends `body` with an audio offer; takes the answer.
+    fn join_with(api: &mut Client, plugin: &str, body: &serde_json::Value, tone: f64) -> Self {
+        let (session, handle) = api.attach(plugin);
         let mut browser = Browser::new();
         let mut change = browser.rtc.sdp_api();
         let mid = change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
         let (offer, pending) = change.apply().expect("offer");
         api.send(
             &json!({"janus": "message", "transaction": "j", "session_id": session,
-            "handle_id": handle, "body": {"request": "join"},
+            "handle_id": handle, "body": body,
             "jsep": {"type": "offer", "sdp": offer.to_sdp_string()}}),
         );
         let event = api.jsep_event();
@@ -185,6 +192,7 @@ impl Peer {
         let encoder = opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Audio)
             .expect("encoder");
         Self {
+            api_handle: (session, handle),
             browser,
             mid,
             tone,
@@ -221,10 +229,15 @@ impl Peer {
 
     /// What it heard, decoded, without the first second (prebuffers, decoder start).
     fn decoded(&self) -> Vec<i16> {
+        self.decoded_from(50)
+    }
+
+    /// What it heard from packet `first` on, decoded.
+    fn decoded_from(&self, first: usize) -> Vec<i16> {
         let mut decoder = opus::Decoder::new(48_000, opus::Channels::Mono).expect("decoder");
         let mut pcm = Vec::new();
         let mut out = [0i16; 5760];
-        for p in self.heard.iter().skip(50) {
+        for p in self.heard.iter().skip(first) {
             let n = decoder.decode(p, &mut out, false).expect("decodable Opus");
             pcm.extend_from_slice(&out[..n]);
         }
@@ -284,5 +297,107 @@ fn two_peers_in_a_mix_each_hear_the_other_and_not_themselves() {
         "mixer counters on /metrics: {}",
         http_get(admin, "/metrics")
     );
+    server.stop().expect("the server stops cleanly");
+}
+
+/// Moves both peers and drains both API connections until `done` holds or `limit` passes;
+/// the events the API connections got, in order.
+fn run_until(
+    (a, b): (&mut Peer, &mut Peer),
+    (api_a, api_b): (&mut Client, &mut Client),
+    started: Instant,
+    limit: Duration,
+    done: impl Fn(&Peer, &Peer) -> bool,
+) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + limit;
+    let mut events = Vec::new();
+    while Instant::now() < deadline && !done(a, b) {
+        let now = Instant::now();
+        a.step(now, started);
+        b.step(now, started);
+        while let Some(e) = api_a.try_recv() {
+            events.push(e);
+        }
+        while let Some(e) = api_b.try_recv() {
+            events.push(e);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    events
+}
+
+/// The real AudioBridge plugin and Janus's sample room 1234 (16 kHz): two str0m participants
+/// hear each other through the mixer, and once one mutes itself (`configure`), the other hears
+/// only silence while the mix keeps flowing.
+#[test]
+fn audiobridge_room_1234_mixes_two_participants_and_mute_silences_one() {
+    let server = crate::webrtc_tests::start_server_plus(
+        Duration::from_secs(10),
+        crate::webrtc_tests::free_udp_port(),
+        |cp| {
+            let clock = portunus_plugins::WallClock::new(Instant::now(), SystemTime::now());
+            let audiobridge = portunus_plugins::audiobridge::AudioBridge::new(
+                portunus_plugins::audiobridge::AudioBridgeConfig::default(),
+                clock,
+                Some(3),
+            );
+            cp.register_plugin(Box::new(audiobridge)).expect("register");
+        },
+    );
+    let ws = server.ports.ws.expect("ws port");
+    let (mut api_a, mut api_b) = (Client::connect(ws), Client::connect(ws));
+    let join = |display: &str| json!({"request": "join", "room": 1234, "display": display});
+    let ab = "janus.plugin.audiobridge";
+    let mut a = Peer::join_with(&mut api_a, ab, &join("alice"), 700.0);
+    let mut b = Peer::join_with(&mut api_b, ab, &join("bob"), 1900.0);
+    let started = Instant::now();
+    let events = run_until(
+        (&mut a, &mut b),
+        (&mut api_a, &mut api_b),
+        started,
+        Duration::from_secs(20),
+        |a, b| a.heard.len() >= 150 && b.heard.len() >= 150,
+    );
+    assert!(a.connected && b.connected, "ICE/DTLS never connected");
+    for (name, peer, own, other) in [("alice", &a, 700.0, 1900.0), ("bob", &b, 1900.0, 700.0)] {
+        assert!(peer.heard.len() >= 150, "{name} heard {} packets", peer.heard.len());
+        let pcm = peer.decoded();
+        let (own, other) = (goertzel(&pcm, own), goertzel(&pcm, other));
+        assert!(other > 1e5, "{name} does not hear the other: {other:.0}");
+        assert!(own < other / 100.0, "{name} hears itself: own {own:.0}, other {other:.0}");
+    }
+    // Both PeerConnections came up, and AudioBridge told the others (`setup: true`).
+    let setup_for = |display: &str| {
+        events.iter().any(|e| {
+            e["plugindata"]["data"]["participants"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|p| p["display"] == display && p["setup"] == true))
+        })
+    };
+    assert!(setup_for("bob") || setup_for("alice"), "no setup:true update among {events:?}");
+
+    // Alice mutes herself: Bob is told, and from then on hears silence.
+    let (session, handle) = a.api_handle;
+    api_a.send(&json!({"janus": "message", "transaction": "m", "session_id": session,
+        "handle_id": handle, "body": {"request": "configure", "muted": true}}));
+    let heard_before = b.heard.len();
+    let events = run_until(
+        (&mut a, &mut b),
+        (&mut api_a, &mut api_b),
+        started,
+        Duration::from_secs(20),
+        |_, b| b.heard.len() >= heard_before + 150,
+    );
+    assert!(
+        events.iter().any(|e| e["plugindata"]["data"]["participants"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["display"] == "alice" && p["muted"] == true))),
+        "bob was not told that alice muted: {events:?}"
+    );
+    assert!(b.heard.len() >= heard_before + 150, "the mix stopped flowing to bob");
+    // Skip half a second after the request (the next tick, then the jitter of the return path).
+    let pcm = b.decoded_from(heard_before + 25);
+    let muted = goertzel(&pcm, 700.0);
+    assert!(muted < 1e3, "bob still hears alice after she muted: {muted:.0}");
     server.stop().expect("the server stops cleanly");
 }
