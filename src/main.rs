@@ -5,6 +5,10 @@
 //! `/metrics` 7088). An invalid setting prints one line naming it and exits with code 2. Host
 //! checks that fail (see `portunus-tune`) are logged as warnings at start.
 
+#[cfg(test)]
+mod streaming_data_tests;
+#[cfg(test)]
+mod videoroom_shards_tests;
 mod webrtc;
 #[cfg(test)]
 mod webrtc_tests;

@@ -78,11 +78,13 @@ impl Plugin for Answerer {
     }
 }
 
-fn start_server(consent: Duration) -> RunningServer {
+pub(crate) fn start_server(consent: Duration) -> RunningServer {
     start_server_with(consent, free_udp_port())
 }
 
-fn start_server_with(consent: Duration, mountpoint_port: u16) -> RunningServer {
+/// A server with two shards and the test answerer, EchoTest, VideoRoom (Janus's sample
+/// rooms) and Streaming (mountpoint 99 fed on `mountpoint_port`) plugins.
+pub(crate) fn start_server_with(consent: Duration, mountpoint_port: u16) -> RunningServer {
     let mut config = Config::default();
     config.http.port = 0;
     config.websockets.port = 0;
@@ -113,6 +115,12 @@ fn start_server_with(consent: Duration, mountpoint_port: u16) -> RunningServer {
         cp.register_plugin(Box::new(echotest)).expect("register");
         cp.register_plugin(Box::new(streaming_plugin(mountpoint_port)))
             .expect("register");
+        let videoroom = portunus_plugins::videoroom::VideoRoom::new(
+            portunus_plugins::videoroom::VideoRoomConfig::default(),
+            portunus_plugins::WallClock::new(Instant::now(), SystemTime::now()),
+            Some(11),
+        );
+        cp.register_plugin(Box::new(videoroom)).expect("register");
         cp.set_media_engine(Box::new(WebRtcEngine(Rc::clone(&shared))));
         server.add_hook(Box::new(EngineHook(shared)));
         server.control_plane().start_plugins(Instant::now());
@@ -137,19 +145,19 @@ fn streaming_plugin(port: u16) -> portunus_plugins::streaming::Streaming {
 }
 
 /// A UDP port that was free a moment ago.
-fn free_udp_port() -> u16 {
+pub(crate) fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
         .and_then(|s| s.local_addr())
         .expect("free port")
         .port()
 }
 
-struct Client {
+pub(crate) struct Client {
     ws: WebSocket<TcpStream>,
 }
 
 impl Client {
-    fn connect(port: u16) -> Self {
+    pub(crate) fn connect(port: u16) -> Self {
         let mut request = format!("ws://127.0.0.1:{port}/")
             .into_client_request()
             .expect("request");
@@ -165,12 +173,12 @@ impl Client {
         Self { ws }
     }
 
-    fn send(&mut self, v: &Value) {
+    pub(crate) fn send(&mut self, v: &Value) {
         self.ws.send(Message::text(v.to_string())).expect("send");
     }
 
     /// The next JSON message, if one arrives within the socket's read timeout.
-    fn try_recv(&mut self) -> Option<Value> {
+    pub(crate) fn try_recv(&mut self) -> Option<Value> {
         match self.ws.read() {
             Ok(Message::Text(t)) => serde_json::from_str(&t).ok(),
             _ => None,
@@ -178,7 +186,7 @@ impl Client {
     }
 
     /// `create` then `attach` to `plugin`: the session and handle ids.
-    fn attach(&mut self, plugin: &str) -> (u64, u64) {
+    pub(crate) fn attach(&mut self, plugin: &str) -> (u64, u64) {
         self.send(&json!({"janus": "create", "transaction": "c"}));
         let session = self.recv()["data"]["id"].as_u64().expect("session id");
         self.send(
@@ -194,7 +202,7 @@ impl Client {
     }
 
     /// The next event that carries a JSEP (skipping acks and other events).
-    fn jsep_event(&mut self) -> Value {
+    pub(crate) fn jsep_event(&mut self) -> Value {
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             let v = self.recv();
@@ -205,7 +213,7 @@ impl Client {
         panic!("no event with a JSEP within 5 s");
     }
 
-    fn recv(&mut self) -> Value {
+    pub(crate) fn recv(&mut self) -> Value {
         let end = Instant::now() + Duration::from_secs(5);
         while Instant::now() < end {
             if let Some(v) = self.try_recv() {
@@ -217,8 +225,8 @@ impl Client {
 }
 
 /// str0m playing the browser over a UDP socket on 127.0.0.1.
-struct Browser {
-    rtc: Rtc,
+pub(crate) struct Browser {
+    pub(crate) rtc: Rtc,
     socket: UdpSocket,
     local: std::net::SocketAddr,
     /// A silent browser neither reads nor sends (a client that went away).
@@ -227,7 +235,7 @@ struct Browser {
 }
 
 impl Browser {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
         socket
             .set_read_timeout(Some(Duration::from_millis(2)))
@@ -245,7 +253,7 @@ impl Browser {
     }
 
     /// Moves datagrams both ways and returns what str0m reported.
-    fn pump(&mut self, now: Instant) -> Vec<Event> {
+    pub(crate) fn pump(&mut self, now: Instant) -> Vec<Event> {
         self.rtc.handle_input(Input::Timeout(now)).expect("timeout");
         let mut buf = [0u8; 2048];
         while let Ok((n, from)) = self.socket.recv_from(&mut buf) {
@@ -278,7 +286,7 @@ impl Browser {
     }
 
     /// Sends one Opus frame on `mid` (20 ms of media time after the previous one).
-    fn send_opus(&mut self, mid: str0m::media::Mid, now: Instant, frame: &[u8]) {
+    pub(crate) fn send_opus(&mut self, mid: str0m::media::Mid, now: Instant, frame: &[u8]) {
         let Some(w) = self.rtc.writer(mid) else {
             return;
         };
@@ -528,7 +536,7 @@ fn streaming_mountpoint_reaches_a_webrtc_viewer() {
 }
 
 /// Polls `probe` every 100 ms for up to 5 s.
-fn eventually<T>(mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+pub(crate) fn eventually<T>(mut probe: impl FnMut() -> Option<T>) -> Option<T> {
     for _ in 0..50 {
         if let Some(v) = probe() {
             return Some(v);
@@ -539,7 +547,7 @@ fn eventually<T>(mut probe: impl FnMut() -> Option<T>) -> Option<T> {
 }
 
 /// The sum of `portunus_shard_packets_in_total` over all shards.
-fn shard_packets_in(metrics: &str) -> u64 {
+pub(crate) fn shard_packets_in(metrics: &str) -> u64 {
     metrics
         .lines()
         .filter(|l| l.starts_with("portunus_shard_packets_in_total{"))
@@ -548,7 +556,7 @@ fn shard_packets_in(metrics: &str) -> u64 {
 }
 
 /// A plain HTTP/1.1 GET on 127.0.0.1; returns the body.
-fn http_get(port: u16, path: &str) -> String {
+pub(crate) fn http_get(port: u16, path: &str) -> String {
     http(
         port,
         &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
@@ -556,7 +564,7 @@ fn http_get(port: u16, path: &str) -> String {
 }
 
 /// A plain HTTP/1.1 POST of a JSON body on 127.0.0.1; returns the body.
-fn http_post(port: u16, path: &str, body: &Value) -> String {
+pub(crate) fn http_post(port: u16, path: &str, body: &Value) -> String {
     let body = body.to_string();
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
