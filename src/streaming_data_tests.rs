@@ -139,7 +139,7 @@ fn data_mountpoints_relay_datagrams_to_viewers_data_channels() {
     // Sent before anyone watches: only the buffered mountpoint keeps it for later.
     let feeder = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let kept = vec![0x00, 0xff, 0x10, 0x00, 0x80];
-    let before = Instant::now() + Duration::from_millis(300);
+    let before = Instant::now() + Duration::from_millis(500);
     while Instant::now() < before {
         feeder
             .send_to(&kept, ("127.0.0.1", binary_port))
@@ -193,7 +193,17 @@ fn data_mountpoints_relay_datagrams_to_viewers_data_channels() {
         text_viewer.connected && binary_viewer.connected,
         "the viewers connect"
     );
-    assert!(sent, "the viewers' channels never carried a probe");
+    assert!(
+        sent,
+        "the viewers' channels never carried a message: text {:?}, binary {:?}, {}",
+        text_viewer.received.len(),
+        binary_viewer.received,
+        crate::webrtc_tests::http_get(server.ports.admin.expect("admin"), "/metrics")
+            .lines()
+            .filter(|l| l.starts_with("portunus_shard") && !l.ends_with(" 0"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 
     // Text: only text frames, the sequence exactly, after the probes.
     assert!(text_viewer.received.iter().all(|(binary, _)| !binary));

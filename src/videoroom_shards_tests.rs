@@ -327,6 +327,19 @@ fn a_publisher_reaches_subscribers_on_two_shards_and_unpublish_updates_them() {
         let updated = v.p.wait_event(|d| d["videoroom"] == "updated");
         let data = &updated["plugindata"]["data"];
         assert_eq!(data["room"], ROOM, "subscriber {i}: {updated}");
+        // The feed's m-lines stay, inactive, in the new offer (videoroom.md §5.4).
+        let streams = data["streams"].as_array().expect("streams");
+        assert_eq!(streams.len(), 2, "subscriber {i}: {updated}");
+        assert!(
+            streams.iter().all(|s| s["active"] == false),
+            "subscriber {i}: {updated}"
+        );
+        let offer = updated["jsep"]["sdp"].as_str().expect("a new offer");
+        assert_eq!(
+            updated["jsep"]["type"], "offer",
+            "subscriber {i}: {updated}"
+        );
+        assert_eq!(offer.matches("a=inactive").count(), 2, "{offer}");
         assert!(
             updated.get("transaction").is_none(),
             "subscriber {i}: spontaneous, no transaction: {updated}"
