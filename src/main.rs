@@ -8,7 +8,11 @@
 #[cfg(test)]
 mod mix_tests;
 #[cfg(test)]
+mod streaming_data_tests;
+#[cfg(test)]
 mod talking_tests;
+#[cfg(test)]
+mod videoroom_shards_tests;
 mod webrtc;
 #[cfg(test)]
 mod webrtc_tests;

@@ -360,26 +360,41 @@ fn audiobridge_room_1234_mixes_two_participants_and_mute_silences_one() {
     );
     assert!(a.connected && b.connected, "ICE/DTLS never connected");
     for (name, peer, own, other) in [("alice", &a, 700.0, 1900.0), ("bob", &b, 1900.0, 700.0)] {
-        assert!(peer.heard.len() >= 150, "{name} heard {} packets", peer.heard.len());
+        assert!(
+            peer.heard.len() >= 150,
+            "{name} heard {} packets",
+            peer.heard.len()
+        );
         let pcm = peer.decoded();
         let (own, other) = (goertzel(&pcm, own), goertzel(&pcm, other));
         assert!(other > 1e5, "{name} does not hear the other: {other:.0}");
-        assert!(own < other / 100.0, "{name} hears itself: own {own:.0}, other {other:.0}");
+        assert!(
+            own < other / 100.0,
+            "{name} hears itself: own {own:.0}, other {other:.0}"
+        );
     }
     // Both PeerConnections came up, and AudioBridge told the others (`setup: true`).
     let setup_for = |display: &str| {
         events.iter().any(|e| {
             e["plugindata"]["data"]["participants"]
                 .as_array()
-                .is_some_and(|ps| ps.iter().any(|p| p["display"] == display && p["setup"] == true))
+                .is_some_and(|ps| {
+                    ps.iter()
+                        .any(|p| p["display"] == display && p["setup"] == true)
+                })
         })
     };
-    assert!(setup_for("bob") || setup_for("alice"), "no setup:true update among {events:?}");
+    assert!(
+        setup_for("bob") || setup_for("alice"),
+        "no setup:true update among {events:?}"
+    );
 
     // Alice mutes herself: Bob is told, and from then on hears silence.
     let (session, handle) = a.api_handle;
-    api_a.send(&json!({"janus": "message", "transaction": "m", "session_id": session,
-        "handle_id": handle, "body": {"request": "configure", "muted": true}}));
+    api_a.send(
+        &json!({"janus": "message", "transaction": "m", "session_id": session,
+        "handle_id": handle, "body": {"request": "configure", "muted": true}}),
+    );
     let heard_before = b.heard.len();
     let events = run_until(
         (&mut a, &mut b),
@@ -389,15 +404,25 @@ fn audiobridge_room_1234_mixes_two_participants_and_mute_silences_one() {
         |_, b| b.heard.len() >= heard_before + 150,
     );
     assert!(
-        events.iter().any(|e| e["plugindata"]["data"]["participants"]
-            .as_array()
-            .is_some_and(|ps| ps.iter().any(|p| p["display"] == "alice" && p["muted"] == true))),
+        events
+            .iter()
+            .any(|e| e["plugindata"]["data"]["participants"]
+                .as_array()
+                .is_some_and(|ps| ps
+                    .iter()
+                    .any(|p| p["display"] == "alice" && p["muted"] == true))),
         "bob was not told that alice muted: {events:?}"
     );
-    assert!(b.heard.len() >= heard_before + 150, "the mix stopped flowing to bob");
+    assert!(
+        b.heard.len() >= heard_before + 150,
+        "the mix stopped flowing to bob"
+    );
     // Skip half a second after the request (the next tick, then the jitter of the return path).
     let pcm = b.decoded_from(heard_before + 25);
     let muted = goertzel(&pcm, 700.0);
-    assert!(muted < 1e3, "bob still hears alice after she muted: {muted:.0}");
+    assert!(
+        muted < 1e3,
+        "bob still hears alice after she muted: {muted:.0}"
+    );
     server.stop().expect("the server stops cleanly");
 }

@@ -78,16 +78,25 @@ impl Plugin for Answerer {
     }
 }
 
-fn start_server(consent: Duration) -> RunningServer {
+pub(crate) fn start_server(consent: Duration) -> RunningServer {
     start_server_with(consent, free_udp_port())
 }
 
-fn start_server_with(consent: Duration, mountpoint_port: u16) -> RunningServer {
-    start_server_plus(consent, mountpoint_port, |_| {})
+/// A server with two shards and the test answerer, EchoTest, VideoRoom (Janus's sample
+/// rooms) and Streaming (mountpoint 99 fed on `mountpoint_port`) plugins.
+pub(crate) fn start_server_with(consent: Duration, mountpoint_port: u16) -> RunningServer {
+    start_server_plus(consent, mountpoint_port, |cp| {
+        let videoroom = portunus_plugins::videoroom::VideoRoom::new(
+            portunus_plugins::videoroom::VideoRoomConfig::default(),
+            portunus_plugins::WallClock::new(Instant::now(), SystemTime::now()),
+            Some(11),
+        );
+        cp.register_plugin(Box::new(videoroom)).expect("register");
+    })
 }
 
-/// The test server with `more` plugins registered by `register` (on the server thread,
-/// after the standard ones).
+/// The test server with the answerer, EchoTest and Streaming, plus the plugins `register`
+/// adds (on the server thread, after the standard ones).
 pub(crate) fn start_server_plus(
     consent: Duration,
     mountpoint_port: u16,
@@ -550,7 +559,7 @@ pub(crate) fn eventually<T>(mut probe: impl FnMut() -> Option<T>) -> Option<T> {
 }
 
 /// The sum of `portunus_shard_packets_in_total` over all shards.
-fn shard_packets_in(metrics: &str) -> u64 {
+pub(crate) fn shard_packets_in(metrics: &str) -> u64 {
     metrics
         .lines()
         .filter(|l| l.starts_with("portunus_shard_packets_in_total{"))
@@ -567,7 +576,7 @@ pub(crate) fn http_get(port: u16, path: &str) -> String {
 }
 
 /// A plain HTTP/1.1 POST of a JSON body on 127.0.0.1; returns the body.
-fn http_post(port: u16, path: &str, body: &Value) -> String {
+pub(crate) fn http_post(port: u16, path: &str, body: &Value) -> String {
     let body = body.to_string();
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",

@@ -516,7 +516,8 @@ pub struct RtpInput {
     pub payload_type: Option<u8>,
     /// `rtpmap` encoding, e.g. `opus/48000/2`, `VP8/90000` (audio/video).
     pub rtpmap: Option<String>,
-    /// Keep the last keyframe to start new viewers on (`bufferkf`).
+    /// Keep the last keyframe to start new viewers on (`bufferkf`); for a data stream, keep
+    /// the last message for new viewers (`buffermsg`).
     pub buffer_keyframe: bool,
     /// VP9 SVC source (layers are picked per viewer from one port).
     pub svc: bool,

@@ -43,11 +43,17 @@ pub enum DropReason {
     EventQueueFull,
     /// SRTP protection for a subscriber failed.
     ProtectFailed,
+    /// A data input's message for a viewer whose data channel is not open (and whose
+    /// subscription keeps no message for later).
+    ChannelNotOpen,
+    /// A viewer's SCTP refused a data input's message (over its max-message-size, or the
+    /// association is gone).
+    DataRejected,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 20] = [
         Self::NoRoute,
         Self::UnknownPacket,
         Self::SrtpAuth,
@@ -66,6 +72,8 @@ impl DropReason {
         Self::Truncated,
         Self::EventQueueFull,
         Self::ProtectFailed,
+        Self::ChannelNotOpen,
+        Self::DataRejected,
     ];
 
     /// A stable snake_case name for metrics.
@@ -89,6 +97,8 @@ impl DropReason {
             Self::Truncated => "truncated",
             Self::EventQueueFull => "event_queue_full",
             Self::ProtectFailed => "protect_failed",
+            Self::ChannelNotOpen => "channel_not_open",
+            Self::DataRejected => "data_rejected",
         }
     }
 }
@@ -153,6 +163,10 @@ pub struct Counters {
     pub rtp_output_out: u64,
     /// Packets of RTP inputs' kept keyframes replayed to starting viewers.
     pub replayed: u64,
+    /// Datagrams received on data inputs (each one message).
+    pub data_input_in: u64,
+    /// Data inputs' messages handed to viewers' data channels.
+    pub data_out: u64,
     /// Commands executed.
     pub commands: u64,
     /// Events delivered to the control plane.

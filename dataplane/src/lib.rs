@@ -62,8 +62,15 @@
 //! its shard to a host:port as plain or SRTP RTP with its own SSRC and payload type
 //! (VideoRoom `rtp_forward`).
 //!
+//! Data inputs: [`ShardCommand::OpenDataInput`] binds a Streaming mountpoint's `data` port;
+//! each datagram becomes one data-channel message (text or binary) to every viewer
+//! installed with [`Dataplane::add_data_forward`], on the viewer's first open channel,
+//! crossing to viewers on other shards like RTP (a refcounted buffer through the ring).
+//! With [`DataSubscription::replay_last`] (Janus's `buffermsg`) a viewer gets the input's
+//! latest message as soon as its channel opens.
+//!
 //! Out of scope so far: transport-wide CC feedback, NACK retries (one NACK per gap); for
-//! RTP inputs: RTCP ports, multicast groups, data (non-RTP) inputs.
+//! RTP inputs: RTCP ports, multicast groups.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -112,9 +119,10 @@ pub use counters::{Counters, DropReason, ShardStats};
 pub use forward::Rewriter;
 pub use io::EventFd;
 pub use msg::{
-    CreatePeer, InboundStats, InboundStream, LayerPrefs, MAX_SUBSTREAMS, MediaKind, OutboundStats,
-    PeerId, PeerStats, ReplyTo, RtcpConfig, RtpInput, RtpOutput, RtpOutputId, ShardCommand,
-    ShardError, ShardEvent, ShardId, SimulcastInbound, SrtpKey, StreamKey, Subscription,
+    CreatePeer, DataInput, DataSubscription, InboundStats, InboundStream, LayerPrefs,
+    MAX_SUBSTREAMS, MediaKind, OutboundStats, PeerId, PeerStats, ReplyTo, RtcpConfig, RtpInput,
+    RtpOutput, RtpOutputId, ShardCommand, ShardError, ShardEvent, ShardId, SimulcastInbound,
+    SrtpKey, StreamKey, Subscription,
 };
 pub use portunus_rtp::codec::VideoCodec;
 
@@ -421,6 +429,29 @@ impl Dataplane {
                     to: subscriber_shard,
                 },
             )?;
+        }
+        Ok(())
+    }
+
+    /// Installs a data forward: [`ShardCommand::AddDataForward`] to the viewer's shard and,
+    /// when the data input lives elsewhere, [`ShardCommand::AddRoute`] to the input's shard.
+    /// [`Self::remove_forward`] undoes it.
+    ///
+    /// # Errors
+    /// As [`Self::send`]; if the second command fails the first stays installed.
+    pub fn add_data_forward(
+        &self,
+        subscriber_shard: ShardId,
+        sub: DataSubscription,
+    ) -> Result<(), SendError> {
+        let (source, source_shard) = (sub.source, sub.source_shard);
+        self.send(
+            subscriber_shard,
+            ShardCommand::AddDataForward(Box::new(sub)),
+        )?;
+        if source_shard != subscriber_shard {
+            let to = subscriber_shard;
+            self.send(source_shard, ShardCommand::AddRoute { source, to })?;
         }
         Ok(())
     }

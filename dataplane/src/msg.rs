@@ -318,6 +318,53 @@ pub struct RtpInput {
     pub srtp: Option<SrtpKey>,
 }
 
+/// A data input (a `data` stream of a Streaming mountpoint); see
+/// [`ShardCommand::OpenDataInput`].
+///
+/// The shard binds one UDP socket; each datagram that arrives becomes one data-channel
+/// message to every viewer subscribed with [`DataSubscription`] (on any shard), on the
+/// viewer's first open channel. A datagram is at most the shard's receive buffer (larger
+/// ones are dropped as [`crate::DropReason::Truncated`]); text inputs drop datagrams that are
+/// not UTF-8 ([`crate::DropReason::Malformed`]).
+#[derive(Debug, Clone)]
+pub struct DataInput {
+    /// Echoed in [`ShardEvent::RtpInputOpened`] or [`ShardEvent::CommandFailed`].
+    pub reply: ReplyTo,
+    /// The input's name, as for [`RtpInput::source`]; closed with
+    /// [`ShardCommand::CloseRtpInput`].
+    pub source: StreamKey,
+    /// The mountpoint stream's mid, reported in [`ShardEvent::Media`].
+    pub mid: String,
+    /// The address to bind (Janus's `iface`).
+    pub bind: IpAddr,
+    /// The port; 0 lets the kernel pick (the event reports the port bound).
+    pub port: u16,
+    /// Text (Janus's `datatype: "text"`) or binary messages.
+    pub kind: MessageKind,
+    /// Keep the latest message (Janus's `buffermsg`) for viewers that subscribe later.
+    pub buffer_message: bool,
+}
+
+/// How one viewer receives a data input; see [`ShardCommand::AddDataForward`] and
+/// [`crate::Dataplane::add_data_forward`]. Removed like a media forward, with
+/// [`ShardCommand::RemoveForward`] (or [`crate::Dataplane::remove_forward`]).
+#[derive(Debug, Clone)]
+pub struct DataSubscription {
+    /// The receiving PeerConnection (on the shard this command goes to).
+    pub subscriber: PeerId,
+    /// The data input.
+    pub source: StreamKey,
+    /// The shard the input lives on.
+    pub source_shard: ShardId,
+    /// Text or binary, as the input's [`DataInput::kind`].
+    pub kind: MessageKind,
+    /// Janus's `buffermsg`: the input's latest message (and, until the viewer's channel is
+    /// open, the latest one that could not be delivered yet) goes to the viewer as soon as
+    /// its channel is open. Without it, messages that find no open channel are dropped
+    /// ([`crate::DropReason::ChannelNotOpen`]).
+    pub replay_last: bool,
+}
+
 /// A plain-RTP copy of a stream to `host:port` (VideoRoom `rtp_forward`); see
 /// [`ShardCommand::AddRtpOutput`].
 #[derive(Debug, Clone)]
@@ -397,7 +444,8 @@ pub enum ShardCommand {
     /// lives on another shard, also send [`ShardCommand::AddRoute`] to that shard (or use
     /// [`crate::Dataplane::add_forward`], which sends both).
     AddForward(Box<Subscription>),
-    /// Sent to the subscriber's shard: stop delivering `source` to `subscriber`.
+    /// Sent to the subscriber's shard: stop delivering `source` to `subscriber` (a media
+    /// or a data forward).
     RemoveForward {
         /// The receiving PeerConnection.
         subscriber: PeerId,
@@ -502,8 +550,16 @@ pub enum ShardCommand {
     /// [`RtpInput::source`] from this shard. Answered with [`ShardEvent::RtpInputOpened`]
     /// (or [`ShardEvent::CommandFailed`] when a port cannot be bound).
     OpenRtpInput(Box<RtpInput>),
-    /// Close an RTP input: its sockets close (the ports are free again) and its stream
-    /// stops; viewers' forwards stay installed until removed, receiving nothing.
+    /// Bind a data input's socket and relay what arrives on it as data-channel messages.
+    /// Answered like [`ShardCommand::OpenRtpInput`] ([`ShardEvent::RtpInputOpened`] with
+    /// one address); closed with [`ShardCommand::CloseRtpInput`].
+    OpenDataInput(Box<DataInput>),
+    /// Sent to the viewer's shard: deliver a data input's messages to the viewer's data
+    /// channel. When the input lives on another shard, also send [`ShardCommand::AddRoute`]
+    /// to that shard (or use [`crate::Dataplane::add_data_forward`], which sends both).
+    AddDataForward(Box<DataSubscription>),
+    /// Close an RTP (or data) input: its sockets close (the ports are free again) and its
+    /// stream stops; viewers' forwards stay installed until removed, receiving nothing.
     CloseRtpInput {
         /// The input's stream.
         source: StreamKey,

@@ -38,6 +38,16 @@ pub(crate) enum XMsg {
     Keyframe { source: StreamKey, layer: u8 },
     /// A subscriber's REMB estimate for `source`, in bit/s.
     Estimate { source: StreamKey, bitrate: u64 },
+    /// A data input's message, `len` bytes of `buf`; a `replay` (its kept latest message)
+    /// is only for the viewers that asked with [`XMsg::DataReplay`].
+    Data {
+        source: StreamKey,
+        buf: Arc<PacketBuf>,
+        len: u16,
+        replay: bool,
+    },
+    /// A viewer shard asks data input `source`'s shard for its kept latest message.
+    DataReplay { source: StreamKey },
 }
 
 /// The shard's refcounted packet buffers.

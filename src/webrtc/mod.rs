@@ -16,10 +16,11 @@
 //!   mapped onto what the subscriber's description announced. Data-channel messages travel
 //!   both ways between peers and plugins.
 //!
-//! - Streaming mountpoints open plain-RTP inputs on a shard and forward them to viewers;
+//! - Streaming mountpoints open plain-RTP inputs on a shard and forward them to viewers
+//!   (`data` streams: UDP inputs whose datagrams reach the viewers' data channels);
 //!   VideoRoom `rtp_forward` starts plain or SRTP RTP outputs on the publisher's shard.
 //!
-//! Not wired yet: data-channel mountpoint inputs, host names in `rtp_forward` (resolving
+//! Not wired yet: host names in `rtp_forward` (resolving
 //! would block the control thread), trickled candidates (an ICE-lite server learns addresses
 //! from the checks themselves), renegotiation beyond keeping the latest description, and ICE
 //! restarts.
@@ -40,9 +41,9 @@ use portunus_ctrl::plugin::{
 };
 use portunus_ctrl::{ControlPlane, HandleId, LoopHook};
 use portunus_dataplane::{
-    CreatePeer, Dataplane, DropReason, InboundStream, LayerPrefs, MediaKind as DpKind, PeerId,
-    PeerStats, ReplyTo, RtcpConfig, RtpInput, RtpOutput, RtpOutputId, ShardCommand, ShardEvent,
-    ShardId, SimulcastInbound, SrtpKey, StreamKey, Subscription,
+    CreatePeer, DataInput, DataSubscription, Dataplane, DropReason, InboundStream, LayerPrefs,
+    MediaKind as DpKind, PeerId, PeerStats, ReplyTo, RtcpConfig, RtpInput, RtpOutput, RtpOutputId,
+    ShardCommand, ShardEvent, ShardId, SimulcastInbound, SrtpKey, StreamKey, Subscription,
 };
 use portunus_dtls::{DtlsRole, Fingerprint};
 use portunus_ice::IceCredentials;

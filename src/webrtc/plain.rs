@@ -13,15 +13,17 @@ pub(super) struct InputState {
     clock_rate: u32,
     kind: DpKind,
     simulcast: bool,
+    /// A data input: its messages' kind and whether it keeps the latest (`buffermsg`).
+    data: Option<(MessageKind, bool)>,
 }
 
 impl Shared {
-    /// Opens a Streaming mountpoint's RTP input on the least loaded shard.
+    /// Opens a Streaming mountpoint's RTP (or data) input on the least loaded shard.
     pub(super) fn open_rtp_input(&mut self, input: &PluginRtpInput) -> Result<(), &'static str> {
         let kind = match input.kind {
             InputKind::Audio => DpKind::Audio,
             InputKind::Video => DpKind::Video,
-            InputKind::Data => return Err("data inputs are not supported by the dataplane yet"),
+            InputKind::Data => return self.open_data_input(input),
         };
         let (codec_name, clock_rate) = rtpmap_codec(input.rtpmap.as_deref(), kind);
         let codec = codec_name
@@ -66,6 +68,54 @@ impl Shared {
             clock_rate,
             kind,
             simulcast: input.ports.len() > 1,
+            data: None,
+        };
+        self.inputs
+            .insert((input.mountpoint, input.mid.clone()), state);
+        Ok(())
+    }
+
+    /// Opens a mountpoint's `data` stream: its datagrams become data-channel messages to
+    /// the viewers ([`RtpInput::buffer_keyframe`] carries `buffermsg` for a data stream).
+    fn open_data_input(&mut self, input: &PluginRtpInput) -> Result<(), &'static str> {
+        let port = *input.ports.first().ok_or("a data stream needs a port")?;
+        let bind = input
+            .iface
+            .as_deref()
+            .and_then(|i| i.parse().ok())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let source = StreamKey {
+            publisher: PeerId::input(input.mountpoint),
+            ssrc: mid_key(&input.mid),
+        };
+        let kind = if input.binary {
+            MessageKind::Binary
+        } else {
+            MessageKind::String
+        };
+        let shard = self.least_loaded_shard();
+        self.close_rtp_input(input.mountpoint, &input.mid);
+        let command = DataInput {
+            reply: ReplyTo(input.mountpoint),
+            source,
+            mid: input.mid.clone(),
+            bind,
+            port,
+            kind,
+            buffer_message: input.buffer_keyframe,
+        };
+        self.dataplane
+            .send(shard, ShardCommand::OpenDataInput(Box::new(command)))
+            .map_err(|_| "the dataplane refused the input")?;
+        let state = InputState {
+            source,
+            shard,
+            payload_type: None,
+            codec: None,
+            clock_rate: 0,
+            kind: DpKind::Audio,
+            simulcast: false,
+            data: Some((kind, input.buffer_keyframe)),
         };
         self.inputs
             .insert((input.mountpoint, input.mid.clone()), state);
@@ -104,6 +154,24 @@ impl Shared {
             .handles
             .get(&to)
             .ok_or("no media state for the viewer")?;
+        if let Some((kind, replay_last)) = input.data {
+            // The viewer's data channel, not an m-line SSRC, receives a data stream.
+            let sub = DataSubscription {
+                subscriber: peer_id(to),
+                source: input.source,
+                source_shard: input.shard,
+                kind,
+                replay_last,
+            };
+            let (viewer_shard, key, input_shard) = (viewer.shard, input.source, input.shard);
+            self.unforward(to, to_mid);
+            self.dataplane
+                .add_data_forward(viewer_shard, sub)
+                .map_err(|_| "the dataplane refused the forward")?;
+            self.forwards
+                .insert((to, to_mid.to_owned()), (key, input_shard));
+            return Ok(());
+        }
         let (target, ssrc) = viewer.sending_mline(to_mid)?;
         let payload_types = match (input.payload_type, target.codecs.first()) {
             (Some(from), Some(codec)) => vec![(from, codec.payload_type)],

@@ -65,6 +65,7 @@ impl State {
             }
             ShardCommand::AddForward(sub) => self.add_forward(&sub),
             ShardCommand::RemoveForward { subscriber, source } => {
+                self.remove_data_forward(subscriber, source);
                 let Some(slot) = self.by_id.get(&subscriber).copied() else {
                     return;
                 };
@@ -194,6 +195,8 @@ impl State {
                 }
             }
             ShardCommand::OpenRtpInput(c) => self.open_input(*c),
+            ShardCommand::OpenDataInput(c) => self.open_data_input(*c),
+            ShardCommand::AddDataForward(s) => self.add_data_forward(&s),
             ShardCommand::CloseRtpInput { source } => self.close_input(source),
             ShardCommand::AddRtpOutput(o) => self.add_output(*o),
             ShardCommand::RemoveRtpOutput { id } => self.remove_output(id),

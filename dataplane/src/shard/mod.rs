@@ -3,6 +3,7 @@
 //! except through the command/event queues and the shard↔shard rings.
 
 mod commands;
+mod data;
 pub(crate) mod media;
 mod plain;
 pub(crate) mod rtcp;
@@ -238,6 +239,8 @@ pub(crate) struct State {
     /// RTP outputs, by slot and by id.
     pub(crate) outputs: slab::Slab<plain::Output>,
     output_by_id: HashMap<crate::msg::RtpOutputId, usize>,
+    /// Data inputs' viewers on this shard.
+    data: data::DataRoutes,
 }
 
 /// A shard: its state and its I/O backend.
@@ -291,6 +294,7 @@ impl State {
             io_ops: Vec::new(),
             outputs: slab::Slab::new(),
             output_by_id: HashMap::new(),
+            data: data::DataRoutes::default(),
         };
         (st, init.sockets.socks)
     }
@@ -399,6 +403,13 @@ impl State {
 
     /// Turns a peer event into a shard event; `true` for a hangup.
     fn on_peer_event(&mut self, slot: usize, ev: PeerEvent) -> bool {
+        match &ev {
+            PeerEvent::ChannelOpen { id, .. } | PeerEvent::ChannelOpened { id } => {
+                self.data_channel_opened(slot, *id);
+            }
+            PeerEvent::ChannelClosed { id } => self.data_channel_closed(slot, *id),
+            _ => {}
+        }
         let Some(s) = self.sessions.get_mut(slot) else {
             return false;
         };
@@ -480,6 +491,7 @@ impl State {
             self.fwd.remove_local(*idx);
         }
         self.fwd.remove_publisher(s.id);
+        self.forget_data_peer(s.id);
     }
 
     fn housekeeping(&mut self) {
@@ -590,6 +602,19 @@ impl State {
                     }
                     XMsg::Estimate { source, bitrate } => {
                         self.estimate_at_publisher(source, bitrate);
+                    }
+                    XMsg::Data {
+                        source,
+                        buf,
+                        len,
+                        replay,
+                    } => {
+                        self.counters.xshard_in += 1;
+                        let msg = buf.data.get(..usize::from(len)).unwrap_or(&[]);
+                        self.deliver_data(source, msg, replay);
+                    }
+                    XMsg::DataReplay { source } => {
+                        self.data_replay_request(source, ShardId(from as u16));
                     }
                 }
             }

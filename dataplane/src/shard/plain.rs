@@ -1,6 +1,7 @@
 //! Plain-RTP endpoints on a shard: RTP inputs (Streaming mountpoints) whose packets become a
-//! stream forwarded like a publisher's, and RTP outputs (VideoRoom `rtp_forward`) that copy
-//! a stream to a host:port.
+//! stream forwarded like a publisher's, data inputs whose datagrams become data-channel
+//! messages (delivered by `super::data`), and RTP outputs (VideoRoom `rtp_forward`) that
+//! copy a stream to a host:port.
 //!
 //! An input's sockets are bound and handed to the I/O backend between loop iterations
 //! ([`State::apply_io`]): commands only queue [`IoOp`]s, because the backend is not theirs
@@ -11,20 +12,23 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use portunus_rtp::codec::{VideoCodec, is_keyframe};
 use portunus_rtp::{PacketKind, RtpPacketMut, classify};
+use portunus_sctp::MessageKind;
 use portunus_srtp::{SrtpContext, SrtpError};
-use smallvec::SmallVec;
+use smallvec::{SmallVec, smallvec};
 
 use super::State;
 use crate::counters::{Counters, DropReason};
 use crate::forward::Rewriter;
-use crate::io::{Backend, Sockets, TxQueue, bind_udp};
+use crate::io::{Backend, MAX_DATAGRAM, Sockets, TxQueue, bind_udp};
 use crate::msg::{
-    MediaKind, ReplyTo, RtpInput, RtpOutput, RtpOutputId, ShardError, ShardEvent, ShardId, SrtpKey,
-    StreamKey,
+    DataInput, MediaKind, ReplyTo, RtpInput, RtpOutput, RtpOutputId, ShardError, ShardEvent,
+    ShardId, SrtpKey, StreamKey,
 };
-use crate::xshard::XMsg;
+use crate::xshard::{PacketBuf, XMsg};
 
 /// How long a bind that finds its port in use is retried (the port of an input closed just
 /// before may take a moment to be released).
@@ -107,7 +111,18 @@ struct InputLayer {
     gop: Option<Box<Gop>>,
 }
 
-/// An RTP input on the shard.
+/// What a data input adds to an input: its datagrams are messages, not RTP.
+#[derive(Debug)]
+struct DataSource {
+    kind: MessageKind,
+    /// Janus's `buffermsg`: the latest message is kept in `last`.
+    keep_last: bool,
+    /// The latest message (capacity reserved at open: keeping it allocates nothing).
+    last: Vec<u8>,
+    has_last: bool,
+}
+
+/// An RTP (or data) input on the shard.
 #[derive(Debug)]
 pub(crate) struct Input {
     serial: u64,
@@ -119,6 +134,8 @@ pub(crate) struct Input {
     layers: SmallVec<[InputLayer; 1]>,
     /// Sockets still to bind before the input is reported open.
     unbound: usize,
+    /// Set for a data input.
+    data: Option<Box<DataSource>>,
 }
 
 /// An RTP output on the shard.
@@ -264,6 +281,7 @@ impl State {
             srtp,
             layers,
             unbound: c.ports.len(),
+            data: None,
         });
         self.input_by_key.insert(c.source, slot);
         let until = self.now + REBIND_PATIENCE;
@@ -276,6 +294,57 @@ impl State {
                 until,
             });
         }
+    }
+
+    /// [`crate::ShardCommand::OpenDataInput`]: an input of one socket whose datagrams are
+    /// data-channel messages.
+    pub(super) fn open_data_input(&mut self, c: DataInput) {
+        if let Some(&old) = self.input_by_key.get(&c.source) {
+            self.close_input_slot(old);
+        }
+        self.input_serial += 1;
+        let serial = self.input_serial;
+        let layer = InputLayer {
+            sock: None,
+            addr: None,
+            // Unused: a data input has no RTP numbering.
+            rewriter: Rewriter::new(c.source.ssrc, 90_000),
+            last: None,
+            last_seen: None,
+            receiving: false,
+            packets: 0,
+            bytes: 0,
+            gop: None,
+        };
+        let data = DataSource {
+            kind: c.kind,
+            keep_last: c.buffer_message,
+            last: if c.buffer_message {
+                Vec::with_capacity(MAX_DATAGRAM)
+            } else {
+                Vec::new()
+            },
+            has_last: false,
+        };
+        let slot = self.inputs.insert(Input {
+            serial,
+            reply: c.reply,
+            source: c.source,
+            mid: c.mid,
+            codec: None,
+            srtp: None,
+            layers: smallvec![layer],
+            unbound: 1,
+            data: Some(Box::new(data)),
+        });
+        self.input_by_key.insert(c.source, slot);
+        self.io_ops.push(IoOp::Open {
+            input: slot,
+            serial,
+            layer: 0,
+            addr: SocketAddr::new(c.bind, c.port),
+            until: self.now + REBIND_PATIENCE,
+        });
     }
 
     /// [`crate::ShardCommand::CloseRtpInput`].
@@ -401,6 +470,10 @@ impl State {
             self.counters.drop(DropReason::NoRoute);
             return;
         };
+        if self.inputs.get(slot).is_some_and(|i| i.data.is_some()) {
+            self.on_data_datagram(slot, buf);
+            return;
+        }
         self.counters.rtp_input_in += 1;
         if classify(buf) != PacketKind::Rtp {
             // RTCP from the source (or anything else) is not used.
@@ -477,6 +550,63 @@ impl State {
             return;
         };
         self.fan_out(source, layer, pkt);
+    }
+
+    /// A datagram on a data input's socket: one message for its viewers.
+    fn on_data_datagram(&mut self, slot: usize, msg: &[u8]) {
+        self.counters.data_input_in += 1;
+        let now = self.now;
+        let Some(input) = self.inputs.get_mut(slot) else {
+            return;
+        };
+        let Some(data) = input.data.as_mut() else {
+            return;
+        };
+        if data.kind == MessageKind::String && std::str::from_utf8(msg).is_err() {
+            // A text channel carries UTF-8 only: a browser would fail on it.
+            self.counters.drop(DropReason::Malformed);
+            return;
+        }
+        if data.keep_last {
+            data.last.clear();
+            data.last.extend_from_slice(msg);
+            data.has_last = true;
+        }
+        let source = input.source;
+        let Some(l) = input.layers.first_mut() else {
+            return;
+        };
+        l.last_seen = Some(now);
+        l.packets += 1;
+        l.bytes += msg.len() as u64;
+        let started = !l.receiving;
+        l.receiving = true;
+        if started {
+            let ev = ShardEvent::Media {
+                peer: source.publisher,
+                ssrc: source.ssrc,
+                mid: Some(input.mid.clone()),
+                receiving: true,
+                substream: None,
+            };
+            self.events.emit(ev, &mut self.counters);
+        }
+        self.fan_out_data(source, msg);
+    }
+
+    /// The kept latest message of data input `source`, copied into a shared buffer (for a
+    /// viewer that starts); `None` when there is none (or no buffer is free, counted).
+    pub(super) fn share_data_last(&mut self, source: StreamKey) -> Option<(Arc<PacketBuf>, u16)> {
+        let slot = *self.input_by_key.get(&source)?;
+        let data = self.inputs.get(slot)?.data.as_ref()?;
+        if !data.has_last {
+            return None;
+        }
+        let Some(buf) = self.pool.share(&data.last) else {
+            self.counters.drop(DropReason::PoolExhausted);
+            return None;
+        };
+        Some((buf, data.last.len() as u16))
     }
 
     /// Sends the kept keyframe of substream `layer` of input `source` (and what followed

@@ -93,6 +93,8 @@ pub struct Client {
     pub rtp_dropped: u32,
     /// Data-channel messages received (text).
     pub messages: Vec<String>,
+    /// Data-channel messages received, exactly: (binary, bytes).
+    pub channel_data: Vec<(bool, Vec<u8>)>,
     /// What the client writes on a channel as soon as it opens.
     pub greeting: Option<String>,
 }
@@ -284,6 +286,7 @@ fn publisher_inner(
         rtp_seen: 0,
         rtp_dropped: 0,
         messages: Vec::new(),
+        channel_data: Vec::new(),
         greeting: None,
     }
 }
@@ -399,6 +402,7 @@ pub fn simulcast_publisher(
         rtp_seen: 0,
         rtp_dropped: 0,
         messages: Vec::new(),
+        channel_data: Vec::new(),
         greeting: None,
     }
 }
@@ -464,6 +468,7 @@ pub fn subscriber(dp: &Dataplane, shard: ShardId, id: u64, now: Instant) -> Clie
         rtp_seen: 0,
         rtp_dropped: 0,
         messages: Vec::new(),
+        channel_data: Vec::new(),
         greeting: None,
     }
 }
@@ -566,6 +571,7 @@ impl Client {
                         }
                     }
                     Event::ChannelData(d) => {
+                        self.channel_data.push((d.binary, d.data.clone()));
                         self.messages
                             .push(String::from_utf8_lossy(&d.data).into_owned());
                     }

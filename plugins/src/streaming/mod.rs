@@ -465,7 +465,8 @@ impl Mountpoint {
                     iface: s.iface.clone(),
                     payload_type: rtp.then_some(s.pt),
                     rtpmap: s.codec.filter(|_| rtp).map(|c| c.rtpmap().to_owned()),
-                    buffer_keyframe: s.bufferkf,
+                    // A data stream keeps its last message instead (`buffermsg`).
+                    buffer_keyframe: if rtp { s.bufferkf } else { s.buffermsg },
                     svc: s.svc,
                     binary: s.binary,
                     srtp: self.config.srtp.clone(),
