@@ -141,6 +141,25 @@ describe("demo pages", { timeout: 10 * CASE_MS }, () => {
     await b.close();
   });
 
+  test("audiobridge: two pages in room 1234 hear each other through the mixer", { timeout: CASE_MS }, async () => {
+    const a = await browser.page(`${server.base}/demos/audiobridge.html?display=ivy`);
+    const b = await browser.page(`${server.base}/demos/audiobridge.html?display=jack&transport=ws`);
+    await a.click("#join");
+    await b.click("#join");
+    for (const [p, other] of [[a, "jack"], [b, "ivy"]]) {
+      await waitForState(
+        p, state,
+        (s) => s.webrtcup && Object.values(s.participants).some((x) => x.display === other && x.setup)
+          && s.inboundPackets > 100 && s.inboundEnergy > 0,
+        40_000, `${other}'s voice in the mix`,
+      );
+    }
+    // The participant list is rendered for people, too.
+    assert.match(await a.textContent("body"), /jack/);
+    await a.close();
+    await b.close();
+  });
+
   test("simulcast: the subscriber switches substream and the decoded resolution changes", { timeout: CASE_MS }, async () => {
     // Room 1234 caps publishers at 128 kbit/s (Janus's sample), which holds Chrome to its
     // lowest layer; a room without a cap lets its bandwidth estimate climb.
@@ -160,9 +179,10 @@ describe("demo pages", { timeout: 10 * CASE_MS }, () => {
     // Low, then high: the decoded width must grow (the encoder may drop its top layer when the
     // CPU is busy, so the test compares the two rather than expecting 1280).
     await b.selectOption(`#feed-${feed} select.substream`, "0");
-    // The layer event ({"substream":0}) comes when the switch happens; give it a few seconds.
-    const low = await waitForState(b, state, (s) => remote(s).substream === 0, 8_000, "substream 0")
-      .catch(() => b.evaluate(() => demoState));
+    // The dataplane's layer switch reaches the page as {"substream":0}; the decoded frames then
+    // shrink to the lowest layer (320 wide for a 1280x720 capture).
+    await waitForState(b, state, (s) => remote(s).substream === 0, 10_000, "the substream 0 event");
+    const low = await waitForState(b, state, (s) => remote(s).width > 0 && remote(s).width <= 320, 10_000, "the lowest layer decoded");
     await b.selectOption(`#feed-${feed} select.substream`, "2");
     const high = await waitForState(b, state, (s) => remote(s).width > remote(low).width, 20_000, "a wider layer");
     assert.ok(remote(high).width >= 2 * remote(low).width, `${remote(low).width} -> ${remote(high).width}`);

@@ -128,12 +128,39 @@ describe("janus.js", { timeout: 10 * CASE_MS }, () => {
     const first = await waitForState(b, () => roomStats(), (s) => feed(s) && feed(s)[1].framesDecoded > 10, 30_000, "simul's video");
     const [id] = feed(first);
     await b.evaluate((id) => setSubstream(id, 0), id);
-    // The layer event ({"substream":0}) comes when the switch happens; give it a few seconds.
-    const low = await waitForState(b, () => roomStats(), (s) => feed(s)[1].substream === 0, 8_000, "substream 0")
-      .catch(() => b.evaluate(() => roomStats()));
+    // The dataplane's layer switch reaches janus.js as {"substream":0}; the decoded frames then
+    // shrink to the lowest layer (320 wide for a 1280x720 capture).
+    await waitForState(b, () => roomStats(), (s) => feed(s)[1].substream === 0, 10_000, "the substream 0 event");
+    const low = await waitForState(b, () => roomStats(), (s) => feed(s)[1].width > 0 && feed(s)[1].width <= 320, 10_000, "the lowest layer decoded");
     await b.evaluate((id) => setSubstream(id, 2), id);
     const high = await waitForState(b, () => roomStats(), (s) => feed(s)[1].width > feed(low)[1].width, 20_000, "a wider layer");
     assert.ok(feed(high)[1].width >= 2 * feed(low)[1].width, `${feed(low)[1].width} -> ${feed(high)[1].width}`);
+    await a.close();
+    await b.close();
+  });
+
+  test("audiobridge: two pages in room 1234 hear each other through the mixer", { timeout: CASE_MS }, async () => {
+    const a = await open("http");
+    const b = await open("ws");
+    await a.evaluate(() => audiobridge("gina"));
+    await b.evaluate(() => audiobridge("hank"));
+    for (const [p, other] of [[a, "hank"], [b, "gina"]]) {
+      const s = await waitForState(p, () => audioStats(),
+        (s) => s.webrtcup && Object.values(s.participants).some((x) => x.display === other && x.setup)
+          && s.inbound && s.inbound.packets > 100 && s.inbound.energy > 0,
+        40_000, `${other}'s voice in the mix`);
+      assert.ok(s.joined);
+    }
+    // Once gina mutes herself, the energy hank receives stops growing (her voice is the only
+    // one in his mix).
+    await a.evaluate(() => audioMute(true));
+    await waitForState(b, () => audioStats(), (s) => Object.values(s.participants).some((x) => x.display === "gina" && x.muted), 10_000, "gina muted");
+    await new Promise((r) => setTimeout(r, 1500));
+    const before = (await b.evaluate(() => audioStats())).inbound;
+    await new Promise((r) => setTimeout(r, 3000));
+    const later = (await b.evaluate(() => audioStats())).inbound;
+    assert.ok(later.packets > before.packets, "the mix keeps flowing while muted");
+    assert.ok(later.energy - before.energy < 1e-3, `energy grew by ${later.energy - before.energy} with gina muted`);
     await a.close();
     await b.close();
   });

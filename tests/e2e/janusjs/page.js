@@ -272,6 +272,68 @@ async function streamStats() {
   return { ...t.stream, ...(s.inbound[0] || { framesDecoded: 0, width: 0 }) };
 }
 
+// --- AudioBridge ---------------------------------------------------------------------------
+
+// Joins `room` as Janus's audiobridge demo does: `join`, then on `joined` an audio-only offer
+// sent with `configure`; the mixed audio of the others plays in an <audio> element so that
+// Chromium decodes it (getStats then reports its energy).
+async function audiobridge(display, room = 1234) {
+  t.audio = { joined: false, id: null, webrtcup: false, participants: {}, talking: {} };
+  const a = t.audio;
+  const h = await attach("janus.plugin.audiobridge", {
+    webrtcState: (on) => { a.webrtcup = on; },
+    onmessage: (msg, jsep) => {
+      if (msg.error) fail(msg.error);
+      const ab = msg.audiobridge;
+      if (ab === "joined" && msg.id) {
+        a.joined = true;
+        a.id = msg.id;
+        h.createOffer({
+          tracks: [{ type: "audio", capture: true, recv: true }],
+          success: (ours) => h.send({ message: { request: "configure", muted: false }, jsep: ours }),
+          error: fail,
+        });
+      }
+      for (const p of msg.participants || []) a.participants[p.id] = { display: p.display, muted: p.muted, setup: p.setup };
+      if (msg.leaving) delete a.participants[msg.leaving];
+      if (ab === "talking") a.talking[msg.id] = true;
+      if (ab === "stopped-talking") a.talking[msg.id] = false;
+      if (jsep) h.handleRemoteJsep({ jsep });
+    },
+    onremotetrack: (track, mid, on) => {
+      if (track.kind !== "audio" || !on) return;
+      let el = document.getElementById("mix");
+      if (!el) {
+        el = document.createElement("audio");
+        el.id = "mix";
+        el.autoplay = true;
+        document.body.appendChild(el);
+      }
+      el.srcObject = new MediaStream([track]);
+    },
+  });
+  t.audioHandle = h;
+  h.send({ message: { request: "join", room, display } });
+  return h.getId();
+}
+
+function audioMute(muted) {
+  t.audioHandle.send({ message: { request: "configure", muted } });
+}
+
+async function audioStats() {
+  const a = t.audio;
+  const out = { ...a, inbound: null };
+  const pc = t.audioHandle && t.audioHandle.webrtcStuff.pc;
+  if (!pc) return out;
+  (await pc.getStats()).forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "audio") {
+      out.inbound = { packets: s.packetsReceived || 0, energy: s.totalAudioEnergy || 0, samples: s.totalSamplesReceived || 0 };
+    }
+  });
+  return out;
+}
+
 // A <video> per remote track, so that Chromium decodes it.
 function addVideo(id, track) {
   let v = document.getElementById(id);
