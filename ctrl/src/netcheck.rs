@@ -3,7 +3,7 @@
 //! Both block (a DNS lookup, a STUN binding request with a timeout), and the control thread
 //! must never block, so the [`ControlPlane`](crate::ControlPlane) only validates the request
 //! and hands out a [`NetJob`]; the server runs it on a small pool of worker threads
-//! ([`Workers`]: a bounded job queue, a bounded number in flight) and feeds the
+//! (`Workers`: a bounded job queue, a bounded number in flight) and feeds the
 //! [`NetOutcome`] back on the control thread, woken through its `mio::Waker`.
 //!
 //! The checks follow Janus 1.1.2 (`janus_process_incoming_admin_request` and

@@ -768,6 +768,7 @@ pub fn audio_publisher(
         drop_out_every: 0,
         rtp_out: 0,
         remb: Vec::new(),
+        channel_data: Vec::new(),
         rr_seen: false,
         sr_packets: None,
         silent: false,
