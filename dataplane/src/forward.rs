@@ -175,6 +175,9 @@ pub(crate) struct Sub {
     pub(crate) report: Option<crate::shard::rtcp::RemoteReport>,
     /// Where a subscription of an RTP input's video stands before its first keyframe.
     pub(crate) start: Start,
+    /// Paused ([`crate::ShardCommand::PauseForward`]): nothing is sent, everything else
+    /// (rewrite, layer wishes, statistics) is kept for the resume.
+    pub(crate) paused: bool,
 }
 
 /// How a new subscription to an RTP input's video begins: on a keyframe, the one the input
@@ -226,7 +229,34 @@ impl Sub {
             } else {
                 Start::Live
             },
+            paused: false,
         }
+    }
+
+    /// Pauses or resumes the subscription; `true` when the resume needs a keyframe of
+    /// substream 0 asked of the source. A resumed subscription continues the subscriber's
+    /// sequence numbers and timestamps (a re-base, as for a switch), and video waits for a
+    /// keyframe: the decoder could use nothing before one.
+    pub(crate) fn set_paused(&mut self, paused: bool) -> bool {
+        if self.paused == paused {
+            return false;
+        }
+        self.paused = paused;
+        if paused {
+            return false;
+        }
+        self.switch_source();
+        if let Some(sel) = self.selector.as_mut() {
+            // The selector waits for a keyframe of the wanted substream and asks for it with
+            // the next packet; a request made before the pause must not hold this one back.
+            sel.set(None, None, None);
+            return false;
+        }
+        if self.kind == MediaKind::Video && self.codec.is_some() {
+            self.start = Start::AwaitKeyframe;
+            return true;
+        }
+        false
     }
 
     /// The substream this subscription forwards (0 without simulcast).
