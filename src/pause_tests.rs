@@ -1,6 +1,6 @@
 //! Pausing and resuming what a handle receives, end to end through the Janus API with str0m
 //! peers: EchoTest `audio: false` / `audio: true`, Streaming `pause` / `start`, and a
-//! VideoRoom subscriber's `pause` / `start`. The plugins express these as
+//! VideoRoom subscriber's `pause` / `start`, and the same on a Streaming `data` mountpoint. The plugins express these as
 //! `MediaCommand::SetSending`, which the engine turns into a pause flag on the dataplane's
 //! subscription. Each test counts what arrives over windows of steady sending: some before
 //! the pause, none while paused (after a short settle for packets already on their way), some
@@ -15,6 +15,7 @@ use str0m::Event;
 use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind};
 
+use crate::streaming_data_tests::{sync, watch};
 use crate::videoroom_shards_tests::{Participant, ROOM, Viewer, opus_frame, vp8_frame, write};
 use crate::webrtc_tests::{Browser, Client, free_udp_port, start_server, start_server_with};
 
@@ -383,6 +384,62 @@ fn videoroom_subscriber_pause_stops_its_streams_and_start_resumes_them() {
         "audio {} and video {} frames after start at {counts:?}",
         viewer.audio.len(),
         viewer.video.len()
+    );
+    server.stop().expect("the server stops cleanly");
+}
+
+#[test]
+fn streaming_pause_stops_a_data_viewer_and_start_resumes_it() {
+    let server = start_server_with(Duration::from_secs(30), free_udp_port());
+    let ws = server.ports.ws.expect("ws port");
+    let mut api = Client::connect(ws);
+    let (session, admin) = api.attach("janus.plugin.streaming");
+    let port = free_udp_port();
+    let created = sync(
+        &mut api,
+        session,
+        admin,
+        json!({"request": "create", "type": "rtp", "id": 4401, "datatype": "text",
+            "media": [{"type": "data", "mid": "d", "port": port}]}),
+    );
+    assert_eq!(created["streaming"], "created", "{created}");
+    let mut viewer = watch(ws, 4401);
+    let feeder = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    // Messages flow once the viewer's data channel is open.
+    assert!(
+        connect(|| {
+            feeder.send_to(b"data", ("127.0.0.1", port)).expect("feed");
+            viewer.pump();
+            !viewer.received.is_empty()
+        }),
+        "the viewer never received a message"
+    );
+    let viewer = RefCell::new(viewer);
+    let frame = |send: bool| {
+        if send {
+            feeder.send_to(b"data", ("127.0.0.1", port)).expect("feed");
+        }
+        let mut v = viewer.borrow_mut();
+        let before = v.received.len();
+        v.pump();
+        u32::try_from(v.received.len() - before).unwrap_or(u32::MAX)
+    };
+    let request = |name: &str| {
+        let mut v = viewer.borrow_mut();
+        let (session, handle) = (v.session, v.handle);
+        message(&mut v.api, session, handle, json!({"request": name}), None);
+    };
+    let [flowing, paused, resumed] = phases(frame, || request("pause"), || request("start"));
+    assert!(flowing >= FLOWING, "received before the pause: {flowing}");
+    assert_eq!(paused, 0, "received while paused");
+    assert!(resumed >= FLOWING, "received after start: {resumed}");
+    assert!(
+        viewer
+            .borrow()
+            .received
+            .iter()
+            .all(|(binary, m)| !binary && m == b"data"),
+        "messages intact"
     );
     server.stop().expect("the server stops cleanly");
 }
