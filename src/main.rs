@@ -8,6 +8,8 @@
 #[cfg(test)]
 mod mix_tests;
 #[cfg(test)]
+mod pause_tests;
+#[cfg(test)]
 mod streaming_data_tests;
 #[cfg(test)]
 mod talking_tests;

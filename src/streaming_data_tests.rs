@@ -15,18 +15,18 @@ use str0m::channel::ChannelConfig;
 use crate::webrtc_tests::{Browser, Client, free_udp_port, start_server_with};
 
 /// A viewer of one mountpoint: its own WebSocket and handle, and its str0m peer.
-struct Viewer {
-    api: Client,
-    session: u64,
-    handle: u64,
+pub(crate) struct Viewer {
+    pub(crate) api: Client,
+    pub(crate) session: u64,
+    pub(crate) handle: u64,
     browser: Browser,
-    connected: bool,
+    pub(crate) connected: bool,
     channel_asked: bool,
-    received: Vec<(bool, Vec<u8>)>,
+    pub(crate) received: Vec<(bool, Vec<u8>)>,
 }
 
 /// A synchronous request on `handle`: the plugin's answer.
-fn sync(api: &mut Client, session: u64, handle: u64, body: Value) -> Value {
+pub(crate) fn sync(api: &mut Client, session: u64, handle: u64, body: Value) -> Value {
     api.send(
         &json!({"janus": "message", "transaction": "sync", "session_id": session,
         "handle_id": handle, "body": body}),
@@ -37,7 +37,7 @@ fn sync(api: &mut Client, session: u64, handle: u64, body: Value) -> Value {
 }
 
 /// Watches mountpoint `id` with a fresh str0m viewer and answers its offer.
-fn watch(ws_port: u16, id: u64) -> Viewer {
+pub(crate) fn watch(ws_port: u16, id: u64) -> Viewer {
     let mut api = Client::connect(ws_port);
     let (session, handle) = api.attach("janus.plugin.streaming");
     api.send(
@@ -78,7 +78,7 @@ fn watch(ws_port: u16, id: u64) -> Viewer {
 }
 
 impl Viewer {
-    fn pump(&mut self) {
+    pub(crate) fn pump(&mut self) {
         while self.api.try_recv().is_some() {}
         for event in self.browser.pump(Instant::now()) {
             match event {

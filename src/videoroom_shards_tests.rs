@@ -17,18 +17,18 @@ use crate::webrtc_tests::{
     Browser, Client, eventually, free_udp_port, http_post, start_server_with,
 };
 
-const ROOM: u64 = 1234;
+pub(crate) const ROOM: u64 = 1234;
 
 /// One participant: its own WebSocket, session and handle, and what the server sent it.
-struct Participant {
+pub(crate) struct Participant {
     api: Client,
     session: u64,
     handle: u64,
-    seen: Vec<Value>,
+    pub(crate) seen: Vec<Value>,
 }
 
 impl Participant {
-    fn new(ws_port: u16) -> Self {
+    pub(crate) fn new(ws_port: u16) -> Self {
         let mut api = Client::connect(ws_port);
         let (session, handle) = api.attach("janus.plugin.videoroom");
         Self {
@@ -39,7 +39,7 @@ impl Participant {
         }
     }
 
-    fn message(&mut self, body: Value, jsep: Option<Value>) {
+    pub(crate) fn message(&mut self, body: Value, jsep: Option<Value>) {
         let mut m = json!({"janus": "message", "transaction": "t", "session_id": self.session,
             "handle_id": self.handle, "body": body});
         if let Some(jsep) = jsep {
@@ -49,14 +49,14 @@ impl Participant {
     }
 
     /// Keeps everything the server sent so far.
-    fn drain(&mut self) {
+    pub(crate) fn drain(&mut self) {
         while let Some(v) = self.api.try_recv() {
             self.seen.push(v);
         }
     }
 
     /// The first plugin event (not yet consumed) whose data satisfies `want`, within 5 s.
-    fn wait_event(&mut self, want: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) fn wait_event(&mut self, want: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             if let Some(i) = self
@@ -88,17 +88,17 @@ impl Participant {
 }
 
 /// A subscriber: its participant, its str0m peer and the frames it received.
-struct Viewer {
-    p: Participant,
+pub(crate) struct Viewer {
+    pub(crate) p: Participant,
     browser: Browser,
-    connected: bool,
-    audio: Vec<Vec<u8>>,
-    video: Vec<Vec<u8>>,
+    pub(crate) connected: bool,
+    pub(crate) audio: Vec<Vec<u8>>,
+    pub(crate) video: Vec<Vec<u8>>,
 }
 
 impl Viewer {
     /// Joins as a subscriber of `feed`, answers the server's offer and starts.
-    fn join(ws_port: u16, feed: u64) -> Self {
+    pub(crate) fn join(ws_port: u16, feed: u64) -> Self {
         let mut p = Participant::new(ws_port);
         p.message(
             json!({"request": "join", "ptype": "subscriber", "room": ROOM,
@@ -148,7 +148,7 @@ impl Viewer {
         }
     }
 
-    fn pump(&mut self) {
+    pub(crate) fn pump(&mut self) {
         for event in self.browser.pump(Instant::now()) {
             match event {
                 Event::Connected => self.connected = true,
@@ -165,12 +165,12 @@ impl Viewer {
 }
 
 /// Audio frame `n`: bytes that name it.
-fn opus_frame(n: u64) -> Vec<u8> {
+pub(crate) fn opus_frame(n: u64) -> Vec<u8> {
     format!("opus frame {n:05}").into_bytes()
 }
 
 /// Video frame `n`: a VP8 keyframe header, then bytes that name the frame (one packet).
-fn vp8_frame(n: u64) -> Vec<u8> {
+pub(crate) fn vp8_frame(n: u64) -> Vec<u8> {
     let mut f = vec![0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00];
     f.extend_from_slice(&n.to_be_bytes());
     while f.len() < 600 {
@@ -180,7 +180,14 @@ fn vp8_frame(n: u64) -> Vec<u8> {
 }
 
 /// Writes one frame of `codec` on `mid`.
-fn write(browser: &mut Browser, mid: Mid, codec: Codec, now: Instant, time: u64, data: Vec<u8>) {
+pub(crate) fn write(
+    browser: &mut Browser,
+    mid: Mid,
+    codec: Codec,
+    now: Instant,
+    time: u64,
+    data: Vec<u8>,
+) {
     let Some(w) = browser.rtc.writer(mid) else {
         return;
     };

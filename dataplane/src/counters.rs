@@ -155,6 +155,8 @@ pub struct Counters {
     /// Packets of a VP8 temporal layer above a subscriber's, deliberately not sent (not a
     /// drop).
     pub temporal_skipped: u64,
+    /// Packets (and data messages) not sent to a paused subscription (not a drop).
+    pub paused_skipped: u64,
     /// Simulcast substream or temporal-layer changes of subscriptions.
     pub layer_changes: u64,
     /// Datagrams received on RTP input sockets.

@@ -175,6 +175,9 @@ pub(crate) struct Sub {
     pub(crate) report: Option<crate::shard::rtcp::RemoteReport>,
     /// Where a subscription of an RTP input's video stands before its first keyframe.
     pub(crate) start: Start,
+    /// Paused ([`crate::ShardCommand::PauseForward`]): nothing is sent, everything else
+    /// (rewrite, layer wishes, statistics) is kept for the resume.
+    pub(crate) paused: bool,
 }
 
 /// How a new subscription to an RTP input's video begins: on a keyframe, the one the input
@@ -226,7 +229,34 @@ impl Sub {
             } else {
                 Start::Live
             },
+            paused: false,
         }
+    }
+
+    /// Pauses or resumes the subscription; `true` when the resume needs a keyframe of
+    /// substream 0 asked of the source. A resumed subscription continues the subscriber's
+    /// sequence numbers and timestamps (a re-base, as for a switch), and video waits for a
+    /// keyframe: the decoder could use nothing before one.
+    pub(crate) fn set_paused(&mut self, paused: bool) -> bool {
+        if self.paused == paused {
+            return false;
+        }
+        self.paused = paused;
+        if paused {
+            return false;
+        }
+        self.switch_source();
+        if let Some(sel) = self.selector.as_mut() {
+            // The selector waits for a keyframe of the wanted substream and asks for it with
+            // the next packet; a request made before the pause must not hold this one back.
+            sel.set(None, None, None);
+            return false;
+        }
+        if self.kind == MediaKind::Video && self.codec.is_some() {
+            self.start = Start::AwaitKeyframe;
+            return true;
+        }
+        false
     }
 
     /// The substream this subscription forwards (0 without simulcast).
@@ -1177,5 +1207,108 @@ mod tests {
             first: Some(t0),
         };
         assert_eq!(sel.select(t1, &key(1), &seen).changed, Some((1, 2)));
+    }
+
+    fn vp8_subscription(simulcast: Option<LayerPrefs>) -> Subscription {
+        Subscription {
+            subscriber: PeerId(3),
+            source: StreamKey {
+                publisher: PeerId(1),
+                ssrc: 5,
+            },
+            source_shard: ShardId(0),
+            ssrc: 77,
+            rtx: None,
+            payload_types: Vec::new(),
+            extensions: ExtIdMap::new(),
+            clock_rate: 90_000,
+            kind: MediaKind::Video,
+            codec: Some(VideoCodec::Vp8),
+            simulcast,
+        }
+    }
+
+    #[test]
+    fn a_resumed_video_subscription_continues_its_numbers_from_a_keyframe() {
+        let mut sub = Sub::new(&vp8_subscription(None), 0, Duration::from_millis(500));
+        let t0 = Instant::now();
+        let seen = arrivals([Some(t0), None, None]);
+        let mut p = vp8_packet(100, 1000, 300, 0, 0, false, false);
+        assert_eq!(
+            sub.select(t0, &info(0, &p), &seen, false).verdict,
+            Verdict::Forward
+        );
+        assert!(sub.rewrite(t0, &mut RtpPacketMut::parse(&mut p).expect("rtp"), true));
+
+        // Pausing asks for nothing; pausing again changes nothing.
+        assert!(!sub.set_paused(true));
+        assert!(!sub.set_paused(true));
+        assert!(sub.paused);
+        // Resuming asks for a keyframe and forwards nothing before one.
+        assert!(sub.set_paused(false));
+        assert!(!sub.paused);
+        assert!(!sub.set_paused(false), "resuming twice asks once");
+        let t1 = t0 + Duration::from_secs(2);
+        let delta = vp8_packet(400, 181_000, 600, 0, 0, false, false);
+        assert_eq!(
+            sub.select(t1, &info(0, &delta), &seen, false).verdict,
+            Verdict::Drop
+        );
+        let mut key = vp8_packet(401, 181_000, 601, 0, 0, false, true);
+        assert_eq!(
+            sub.select(t1, &info(0, &key), &seen, false).verdict,
+            Verdict::Forward
+        );
+        let mut pkt = RtpPacketMut::parse(&mut key).expect("rtp");
+        assert!(sub.rewrite(t1, &mut pkt, true));
+        let out = pkt.as_packet();
+        assert_eq!(out.sequence_number(), 101, "no gap for the pause");
+        assert_eq!(out.ssrc().0, 77);
+        // Timestamps move on by the wall time of the pause.
+        assert_eq!(out.timestamp(), 1000 + 180_000);
+    }
+
+    #[test]
+    fn a_paused_simulcast_subscription_keeps_layer_wishes_for_the_resume() {
+        let prefs = LayerPrefs {
+            substream: 0,
+            temporal: 2,
+            fallback: Duration::from_millis(250),
+        };
+        let mut sub = Sub::new(
+            &vp8_subscription(Some(prefs)),
+            0,
+            Duration::from_millis(500),
+        );
+        let t0 = Instant::now();
+        let seen = arrivals([Some(t0), Some(t0), Some(t0)]);
+        let key = |layer| info(layer, &vp8_packet(10, 0, 1, 0, 0, false, true));
+        assert!(sub.select(t0, &key(0), &seen, false).switched);
+        assert!(!sub.set_paused(true));
+        // SetLayers while paused.
+        let sel = sub.selector.as_mut().expect("simulcast");
+        sel.set(Some(2), None, None);
+        // The selector asks for the keyframe itself, with the next packet.
+        assert!(!sub.set_paused(false));
+        assert_eq!(sub.selector.as_ref().and_then(|s| s.current), None);
+        let d = sub.select(t0, &key(0), &seen, false);
+        assert_eq!(d.verdict, Verdict::Drop, "substream 0 is no longer wanted");
+        let delta2 = info(2, &vp8_packet(11, 0, 2, 0, 0, false, false));
+        let d = sub.select(t0, &delta2, &seen, false);
+        assert_eq!((d.verdict, d.keyframe_for), (Verdict::Drop, Some(2)));
+        let d = sub.select(t0, &key(2), &seen, false);
+        assert_eq!((d.verdict, d.changed), (Verdict::Forward, Some((2, 2))));
+    }
+
+    #[test]
+    fn a_resumed_audio_subscription_needs_no_keyframe() {
+        let mut s = vp8_subscription(None);
+        s.kind = MediaKind::Audio;
+        s.codec = None;
+        s.clock_rate = 48_000;
+        let mut sub = Sub::new(&s, 0, Duration::from_millis(500));
+        assert!(!sub.set_paused(true));
+        assert!(!sub.set_paused(false));
+        assert_eq!(sub.start, Start::Live);
     }
 }

@@ -452,6 +452,20 @@ pub enum ShardCommand {
         /// The stream.
         source: StreamKey,
     },
+    /// Sent to the subscriber's shard: pause (`paused: true`) or resume delivering `source`
+    /// to `subscriber` (a media or a data forward) without removing it. A paused forward
+    /// keeps its rewrite state and layer wishes ([`ShardCommand::SetLayers`] still applies);
+    /// on resume the subscriber's sequence numbers and timestamps continue where they
+    /// stopped, and video starts again on a keyframe, asked of the source (a PLI, or the
+    /// kept keyframe of an RTP input). Repeating the current state does nothing.
+    PauseForward {
+        /// The receiving PeerConnection.
+        subscriber: PeerId,
+        /// The stream.
+        source: StreamKey,
+        /// Whether delivery stops.
+        paused: bool,
+    },
     /// Sent to the subscriber's shard: the subscription that delivers under subscriber-side
     /// SSRC `ssrc` takes its packets from `source` from now on (VideoRoom switch), keeping
     /// the subscriber's sequence numbers and timestamps continuous. Routes on publisher

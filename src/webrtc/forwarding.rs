@@ -70,6 +70,38 @@ impl Shared {
         }
     }
 
+    /// Pauses or resumes the forward into `to`'s `to_mid`, whatever its source (a peer, a
+    /// mountpoint's RTP or data input).
+    ///
+    /// The pause is a flag on the dataplane's subscription rather than a removal here and a
+    /// re-install on resume: the subscription keeps the subscriber's sequence numbers and
+    /// timestamps continuous across the pause (a new one would restart them from the
+    /// source's, a jump the receiver takes for loss or, after a simulcast switch, for old
+    /// packets), keeps its simulcast wishes (a `SetLayers` while paused applies as usual)
+    /// and asks the source for a keyframe when it resumes. It costs the fan-out one branch
+    /// per packet. A new forward on the same m-line, an unforward, a hangup or the input's
+    /// closing remove the subscription, and its pause with it.
+    pub(super) fn set_sending(
+        &self,
+        to: HandleId,
+        to_mid: &str,
+        send: bool,
+    ) -> Result<(), &'static str> {
+        let (source, _) = self
+            .forwards
+            .get(&(to, to_mid.to_owned()))
+            .ok_or("no forward into the m-line")?;
+        let subscriber = self.handles.get(&to).ok_or("no media state")?;
+        let command = ShardCommand::PauseForward {
+            subscriber: peer_id(to),
+            source: *source,
+            paused: !send,
+        };
+        self.dataplane
+            .send(subscriber.shard, command)
+            .map_err(|_| "the dataplane refused the pause")
+    }
+
     /// Removes every forward `handle` receives or feeds.
     pub(super) fn remove_forwards_of(&mut self, handle: HandleId) {
         let involved: Vec<(HandleId, String)> = self

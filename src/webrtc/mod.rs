@@ -458,14 +458,7 @@ impl MediaEngine for WebRtcEngine {
                 shared.unforward(to, &to_mid);
                 Ok(())
             }
-            MediaCommand::SetSending {
-                to,
-                to_mid,
-                send: false,
-            } => {
-                shared.unforward(to, &to_mid);
-                Ok(())
-            }
+            MediaCommand::SetSending { to, to_mid, send } => shared.set_sending(to, &to_mid, send),
             MediaCommand::RequestKeyframe { handle, mid } => {
                 shared.request_keyframe(handle, mid.as_deref())
             }

@@ -132,9 +132,18 @@ impl Shared {
                 source: input.source,
             },
         );
-        // Viewers' forwards end with the input.
-        self.forwards
-            .retain(|_, (source, _)| *source != input.source);
+        // Viewers' forwards end with the input. The dataplane keeps them installed (and
+        // paused ones paused) until told: a re-opened input has the same key and would feed
+        // them again beside the viewers' next forwards.
+        let viewers: Vec<(HandleId, String)> = self
+            .forwards
+            .iter()
+            .filter(|(_, (source, _))| *source == input.source)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (to, to_mid) in viewers {
+            self.unforward(to, &to_mid);
+        }
     }
 
     /// Forwards a mountpoint stream to a viewer's m-line.

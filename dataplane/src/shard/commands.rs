@@ -9,7 +9,7 @@ use super::{Inbound, MAX_INBOUND, Session, State};
 use crate::forward::{Selector, Start, Sub};
 use crate::msg::{
     CreatePeer, LayerPrefs, MediaKind, PeerId, RtcpConfig, ShardCommand, ShardError, ShardEvent,
-    SimulcastInbound, Subscription,
+    SimulcastInbound, StreamKey, Subscription,
 };
 
 impl State {
@@ -80,6 +80,11 @@ impl State {
                     self.sessions[slot].subs.retain(|i| *i != idx);
                 }
             }
+            ShardCommand::PauseForward {
+                subscriber,
+                source,
+                paused,
+            } => self.pause_forward(subscriber, source, paused),
             ShardCommand::SwitchForward {
                 subscriber,
                 ssrc,
@@ -287,6 +292,28 @@ impl State {
         if replay {
             // An RTP input takes no PLI: its shard replays the keyframe it kept.
             self.request_keyframe(s.source, s.source_shard, 0);
+        }
+    }
+
+    /// [`ShardCommand::PauseForward`]: a flag on the subscription, so pausing costs one
+    /// branch per packet and resuming keeps what a re-installed forward would lose (the
+    /// subscriber's sequence numbers, layer wishes, statistics).
+    fn pause_forward(&mut self, subscriber: PeerId, source: StreamKey, paused: bool) {
+        self.pause_data_forward(subscriber, source, paused);
+        let Some(slot) = self.by_id.get(&subscriber).copied() else {
+            return;
+        };
+        let mut keyframe = None;
+        for &idx in &self.sessions[slot].subs {
+            if let Some(sub) = self.fwd.subs.get_mut(idx)
+                && sub.source == source
+                && sub.set_paused(paused)
+            {
+                keyframe = Some(sub.source_shard);
+            }
+        }
+        if let Some(shard) = keyframe {
+            self.request_keyframe(source, shard, 0);
         }
     }
 

@@ -39,6 +39,8 @@ struct DataSub {
     awaiting_replay: bool,
     /// The latest message that found no open channel (with `replay_last`).
     pending: Option<Vec<u8>>,
+    /// Paused ([`crate::ShardCommand::PauseForward`]): messages are not delivered.
+    paused: bool,
 }
 
 /// The shard's data forwarding: viewers per data input, and each PeerConnection's first
@@ -67,6 +69,7 @@ impl State {
             replay_last: s.replay_last,
             awaiting_replay: s.replay_last,
             pending: None,
+            paused: false,
         });
         if !s.replay_last {
             return;
@@ -101,6 +104,20 @@ impl State {
             viewers.retain(|v| v.peer != subscriber);
             if viewers.is_empty() {
                 self.data.viewers.remove(&source);
+            }
+        }
+    }
+
+    /// Part of [`crate::ShardCommand::PauseForward`] (nothing happens for a media forward).
+    pub(super) fn pause_data_forward(
+        &mut self,
+        subscriber: PeerId,
+        source: StreamKey,
+        paused: bool,
+    ) {
+        if let Some(viewers) = self.data.viewers.get_mut(&source) {
+            for v in viewers.iter_mut().filter(|v| v.peer == subscriber) {
+                v.paused = paused;
             }
         }
     }
@@ -180,6 +197,10 @@ impl State {
             return;
         };
         for v in viewers.iter_mut() {
+            if v.paused {
+                counters.paused_skipped += 1;
+                continue;
+            }
             if replay && !v.awaiting_replay {
                 continue;
             }

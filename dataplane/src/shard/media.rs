@@ -300,6 +300,10 @@ impl State {
             let Some(sub) = self.fwd.subs.get_mut(idx) else {
                 continue;
             };
+            if sub.paused {
+                self.counters.paused_skipped += 1;
+                continue;
+            }
             let d = sub.select(self.now, &info, &route.seen, replay);
             if let Some(l) = d.keyframe_for {
                 requests.push((l, sub.source_shard));
