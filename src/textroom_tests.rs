@@ -207,14 +207,18 @@ fn two_str0m_peers_chat_through_a_textroom_over_data_channels() {
     });
 
     // Alice joins an empty room: the join event about herself, then the reply.
-    alice.say(&json!({"textroom": "join", "transaction": "ja", "room": 1234,
-        "username": "alice"}));
+    alice.say(
+        &json!({"textroom": "join", "transaction": "ja", "room": 1234,
+        "username": "alice"}),
+    );
     pump_until(&mut [&mut alice, &mut bob], "alice's join", |p| {
         p[0].received.len() >= 2
     });
     // Bob joins with a display name: both see his join, his reply lists alice.
-    bob.say(&json!({"textroom": "join", "transaction": "jb", "room": 1234,
-        "username": "bob", "display": "Bob"}));
+    bob.say(
+        &json!({"textroom": "join", "transaction": "jb", "room": 1234,
+        "username": "bob", "display": "Bob"}),
+    );
     pump_until(&mut [&mut alice, &mut bob], "bob's join", |p| {
         p[0].received.len() >= 3 && p[1].received.len() >= 2
     });
@@ -246,16 +250,20 @@ fn two_str0m_peers_chat_through_a_textroom_over_data_channels() {
     );
 
     // A public message reaches both, the sender included; then the sender's reply.
-    alice.say(&json!({"textroom": "message", "transaction": "m1", "room": 1234,
-        "text": "hello everyone"}));
+    alice.say(
+        &json!({"textroom": "message", "transaction": "m1", "room": 1234,
+        "text": "hello everyone"}),
+    );
     pump_until(&mut [&mut alice, &mut bob], "the public message", |p| {
         p[0].received.len() >= 5 && p[1].received.len() >= 3
     });
     // A whisper to alice: only she gets it; bob's reply says it was delivered. Bob's channel
     // is ordered and the plugin delivers before it replies, so a whisper leaking to bob
     // would sit before his reply in his transcript.
-    bob.say(&json!({"textroom": "message", "transaction": "w1", "room": 1234,
-        "text": "psst", "to": "alice"}));
+    bob.say(
+        &json!({"textroom": "message", "transaction": "w1", "room": 1234,
+        "text": "psst", "to": "alice"}),
+    );
     pump_until(&mut [&mut alice, &mut bob], "the whisper", |p| {
         p[0].received.len() >= 6 && p[1].received.len() >= 4
     });
