@@ -314,5 +314,47 @@ fn two_str0m_peers_chat_through_a_textroom_over_data_channels() {
         listed,
         json!({"room": 1234, "participants": [{"username": "alice"}]})
     );
+
+    // Bob comes back, then hangs his PeerConnection up through the Janus API: closing the
+    // PeerConnection takes him out of every room, and alice is told.
+    bob.say(
+        &json!({"textroom": "join", "transaction": "jb2", "room": 1234,
+        "username": "bob"}),
+    );
+    pump_until(&mut [&mut alice, &mut bob], "bob's second join", |p| {
+        p[0].received.len() >= 8 && p[1].received.len() >= 8
+    });
+    assert_eq!(
+        dateless(&bob.received[6..]),
+        vec![
+            json!({"textroom": "join", "room": 1234, "username": "bob"}),
+            json!({"textroom": "success", "transaction": "jb2",
+                "participants": [{"username": "alice"}]}),
+        ]
+    );
+    bob.api.send(
+        &json!({"janus": "hangup", "transaction": "h", "session_id": bob.session,
+        "handle_id": bob.handle}),
+    );
+    pump_until(&mut [&mut alice], "the leave after bob's hangup", |p| {
+        p[0].received.len() >= 9
+    });
+    assert_eq!(
+        dateless(&alice.received[7..]),
+        vec![
+            json!({"textroom": "join", "room": 1234, "username": "bob"}),
+            json!({"textroom": "leave", "room": 1234, "username": "bob"}),
+        ]
+    );
+    let listed = sync(
+        &mut alice.api,
+        alice.session,
+        alice.handle,
+        json!({"request": "listparticipants", "room": 1234}),
+    );
+    assert_eq!(
+        listed,
+        json!({"room": 1234, "participants": [{"username": "alice"}]})
+    );
     server.stop().expect("the server stops cleanly");
 }
