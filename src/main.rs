@@ -14,6 +14,8 @@ mod streaming_data_tests;
 #[cfg(test)]
 mod talking_tests;
 #[cfg(test)]
+mod textroom_tests;
+#[cfg(test)]
 mod videoroom_shards_tests;
 mod webrtc;
 #[cfg(test)]

@@ -156,13 +156,22 @@ fn create_command(
 }
 
 fn vp8_pt(media: &jsep::RemoteMedia) -> u8 {
+    codec_pt(media, CodecName::Vp8)
+}
+
+/// The payload type of the first `codec` on an m-line.
+fn codec_pt(media: &jsep::RemoteMedia, codec: CodecName) -> u8 {
     media
         .codecs
         .iter()
-        .find(|c| c.name.eq_ignore_ascii_case("vp8"))
-        .expect("vp8")
+        .find(|c| c.name.eq_ignore_ascii_case(codec.as_str()))
+        .unwrap_or_else(|| panic!("{codec} on the m-line"))
         .payload_type
 }
+
+/// The H.264 profile both sides agree on (constrained baseline, level 3.1), which str0m
+/// offers with `packetization-mode=1`.
+pub const H264_PROFILE: &str = "42e01f";
 
 /// A publisher: str0m offers one sendonly VP8 video; Portunus answers as a VideoRoom
 /// publisher and creates the PeerConnection on `shard`.
@@ -301,6 +310,20 @@ pub fn simulcast_publisher(
     now: Instant,
     key: u32,
 ) -> Client {
+    simulcast_publisher_with(dp, shard, id, now, key, CodecName::Vp8)
+}
+
+/// [`simulcast_publisher`] answered with `codec` (H.264: [`H264_PROFILE`],
+/// `packetization-mode=1`, as a VideoRoom with `h264_profile` set does); `pt` is the
+/// payload type the answer kept.
+pub fn simulcast_publisher_with(
+    dp: &Dataplane,
+    shard: ShardId,
+    id: u64,
+    now: Instant,
+    key: u32,
+    codec: CodecName,
+) -> Client {
     use str0m::media::{Simulcast, SimulcastLayer};
     let (sock, addr) = bind_client();
     let server = dp.local_addrs(shard)[0];
@@ -319,7 +342,11 @@ pub fn simulcast_publisher(
         RemoteDescription::parse(&offer.to_sdp_string(), SdpType::Offer).expect("parse offer");
     let creds = IceCredentials::generate(&[id as u8; IceCredentials::RANDOM_BYTES]);
     let plugin_view = jsep::anonymize(&remote.sdp).expect("anonymize");
-    let policy = AnswerConfig::videoroom_publisher("1");
+    let mut policy = AnswerConfig::videoroom_publisher("1");
+    policy.video_codecs = vec![codec];
+    if codec == CodecName::H264 {
+        policy.h264_profile = Some(H264_PROFILE.to_owned());
+    }
     let plugin_answer = jsep::generate_answer(&plugin_view, &policy, &[]).expect("answer");
     let mut next = next_ssrc_fn(0x1000_0000 * id as u32);
     let ctx = MergeContext::for_answer(&remote, transport(&creds, server), &mut next);
@@ -332,6 +359,7 @@ pub fn simulcast_publisher(
             SdpAnswer::from_sdp_string(&answer).expect("answer parses"),
         )
         .expect("str0m accepts the answer");
+    let answered = RemoteDescription::parse(&answer, SdpType::Answer).expect("parse answer");
     let media = &remote.media[0];
     let ext = |uri: &str| {
         media
@@ -360,7 +388,7 @@ pub fn simulcast_publisher(
         mid_ext: ext(portunus_sdp::extension::MID),
     };
     assert!(stream.rid_ext.is_some(), "the rid extension was negotiated");
-    let pt = vp8_pt(media);
+    let pt = codec_pt(&answered.media[0], codec);
     send(
         dp,
         shard,
@@ -410,6 +438,17 @@ pub fn simulcast_publisher(
 /// A subscriber: Portunus offers one sendonly VP8 video (as a VideoRoom subscriber), str0m
 /// answers, and the PeerConnection is created on `shard`.
 pub fn subscriber(dp: &Dataplane, shard: ShardId, id: u64, now: Instant) -> Client {
+    subscriber_with(dp, shard, id, now, CodecName::Vp8)
+}
+
+/// [`subscriber`] offered `codec` (H.264: [`H264_PROFILE`], `packetization-mode=1`).
+pub fn subscriber_with(
+    dp: &Dataplane,
+    shard: ShardId,
+    id: u64,
+    now: Instant,
+    codec: CodecName,
+) -> Client {
     let (sock, addr) = bind_client();
     let server = dp.local_addrs(shard)[0];
     let mut rtc = Rtc::builder()
@@ -418,7 +457,11 @@ pub fn subscriber(dp: &Dataplane, shard: ShardId, id: u64, now: Instant) -> Clie
     rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
     let creds = IceCredentials::generate(&[id as u8; IceCredentials::RANDOM_BYTES]);
     let mut offer = SubscriberOffer::new("VideoRoom 1", 4242);
-    offer.subscribe(OfferStream::video(CodecName::Vp8));
+    let mut stream = OfferStream::video(codec);
+    if codec == CodecName::H264 {
+        stream.h264_profile = Some(H264_PROFILE.to_owned());
+    }
+    offer.subscribe(stream);
     let mut next = next_ssrc_fn(0x1000_0000 * id as u32);
     let (sdp, _ctx) = offer
         .offer(transport(&creds, server), None, &mut next)
@@ -433,7 +476,7 @@ pub fn subscriber(dp: &Dataplane, shard: ShardId, id: u64, now: Instant) -> Clie
         RemoteDescription::parse(&answer.to_sdp_string(), SdpType::Answer).expect("parse answer");
     let media = &ours.media[0];
     let ssrc = media.ssrcs.first().expect("we announce an SSRC").ssrc;
-    let pt = vp8_pt(media);
+    let pt = codec_pt(media, codec);
     let mid = Mid::from(media.mid.as_str());
     send(
         dp,
