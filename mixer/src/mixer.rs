@@ -10,11 +10,13 @@
 //! encoder: the room encodes the whole mix once per key and tick, and every listener gets
 //! the same payload behind its own RTP header. Only audible participants (and those within
 //! [`OWN_ENCODER_HOLD`] ticks of being audible) are encoded on their own, minus their own
-//! voice. A participant moving between its own encoder and the shared one continues on an
-//! encoder whose history its decoder has not seen: the stream stays decodable (every Opus
-//! packet carries its own mode and configuration) and the decoder converges within a frame
-//! or two; the hold keeps such switches to about one per talk spurt rather than one per
-//! pause between words.
+//! voice. An Opus encoder carries history from frame to frame, and a decoder expects the
+//! encoder it has followed: a listener that starts talking has its own encoder take a copy of
+//! the shared encoder's state first, so its stream continues seamlessly. Going back to the
+//! shared encoder cannot copy (others use it), but after the hold both encoders have been fed
+//! the same audio (its own voice was silent) for a second, so their states have converged;
+//! the stream stays decodable either way, and the hold keeps switches to one per talk spurt
+//! rather than one per pause between words.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -649,7 +651,15 @@ fn room_tick(room: &mut Room, c: &Counters, send: &mut dyn FnMut(SocketAddr, &[u
     }
     // Talkers (and those that just were): their own encoder, the mix minus their voice.
     for p in participants.iter_mut() {
+        let was_own = p.own;
         p.own = p.audible || p.hold > 0;
+        if p.own
+            && !was_own
+            && let Some(g) = shared.get(p.group)
+        {
+            // Its decoder has followed the shared encoder so far: go on from that state.
+            p.encoder.continue_from(&g.encoder);
+        }
         if p.audible {
             p.hold = OWN_ENCODER_HOLD;
         } else {

@@ -130,11 +130,10 @@ impl Shared {
         }
         let mixer = self.mix.pool.as_ref().and_then(|pool| pool.room_addr(mix));
         // A new m-line, or a room on another mixer thread: the feed and return path move.
-        let rewire = self
-            .mix
-            .members
-            .get(&handle)
-            .is_some_and(|m| m.wired.is_some_and(|w| m.mid != mid || Some(w.mixer) != mixer));
+        let rewire = self.mix.members.get(&handle).is_some_and(|m| {
+            m.wired
+                .is_some_and(|w| m.mid != mid || Some(w.mixer) != mixer)
+        });
         if rewire {
             self.leave_mix(handle);
         }
