@@ -208,3 +208,76 @@ impl MixerPool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::mixer::{Join, ParticipantSettings};
+
+    fn open(pool: &mut MixerPool, mix: u64) {
+        let open = MixerCommand::OpenRoom {
+            mix,
+            sampling_rate: 16_000,
+            spatial: false,
+        };
+        assert!(pool.send(open).is_ok());
+    }
+
+    fn join(pool: &mut MixerPool, mix: u64, participant: u64) {
+        let join = Join {
+            mix,
+            participant,
+            ssrc: participant as u32,
+            payload_type_in: None,
+            payload_type_out: 111,
+            settings: ParticipantSettings::default(),
+        };
+        assert!(pool.send(MixerCommand::Join(join)).is_ok());
+    }
+
+    fn load(pool: &MixerPool) -> Vec<(usize, usize)> {
+        pool.workers
+            .iter()
+            .map(|w| (w.rooms, w.participants))
+            .collect()
+    }
+
+    #[test]
+    fn rooms_go_to_the_least_loaded_thread_and_participants_follow_their_room() {
+        let mut pool = MixerPool::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 2);
+        open(&mut pool, 1);
+        for p in 0..3 {
+            join(&mut pool, 1, p);
+        }
+        open(&mut pool, 2);
+        open(&mut pool, 3);
+        assert_eq!(
+            load(&pool),
+            vec![(1, 3), (2, 0)],
+            "both new rooms avoid the busy thread"
+        );
+        assert_ne!(pool.room_addr(1), pool.room_addr(2));
+        assert_eq!(pool.room_addr(2), pool.room_addr(3));
+        // Moving to a room on the other thread: the old thread is told to let go.
+        join(&mut pool, 2, 0);
+        assert_eq!(load(&pool), vec![(1, 2), (2, 1)]);
+        assert_eq!(pool.worker_of_participant(0), pool.rooms.get(&2).copied());
+        assert!(pool.send(MixerCommand::Leave { participant: 1 }).is_ok());
+        assert_eq!(load(&pool), vec![(1, 1), (2, 1)]);
+        assert!(pool.send(MixerCommand::CloseRoom { mix: 2 }).is_ok());
+        assert_eq!(
+            load(&pool),
+            vec![(1, 1), (1, 0)],
+            "its participants went with it"
+        );
+        assert_eq!(pool.worker_of_participant(0), None);
+        assert_eq!(pool.room_addr(2), None);
+        assert!(
+            pool.send(MixerCommand::Leave { participant: 0 }).is_ok(),
+            "an unknown participant is nothing to do"
+        );
+        assert_eq!(pool.threads_running(), 2);
+    }
+}
