@@ -412,6 +412,8 @@ impl Mixer {
         let room = self.rooms.get_mut(&join.mix).ok_or(MixError::NoSuchMix)?;
         let (rate, channels, frame) = (room.rate, room.channels(), room.frame());
         let s = &join.settings;
+        let decoder = Decoder::new(s.codec, rate)?;
+        let encoder = Encoder::new(s.codec, rate, channels, &s.opus)?;
         let group = room.group_for(EncodeKey::of(s))?;
         let participant = Participant {
             id: join.participant,
@@ -420,8 +422,8 @@ impl Mixer {
             payload_type_out: join.payload_type_out,
             settings: *s,
             jitter: JitterBuffer::new(s.prebuffer),
-            decoder: Decoder::new(s.codec, rate)?,
-            encoder: Encoder::new(s.codec, rate, channels, &s.opus)?,
+            decoder,
+            encoder,
             decoded: vec![0; frame].into_boxed_slice(),
             contribution: vec![0; frame * channels].into_boxed_slice(),
             audible: false,
@@ -481,32 +483,10 @@ impl Mixer {
             .get(&participant)
             .ok_or(MixError::NoSuchParticipant)?;
         let room = self.rooms.get_mut(&mix).ok_or(MixError::NoSuchMix)?;
-        let (rate, channels) = (room.rate, room.channels());
-        let group = room.group_for(EncodeKey::of(settings))?;
-        let p = room
-            .participants
-            .iter_mut()
-            .find(|p| p.id == participant)
-            .ok_or(MixError::NoSuchParticipant)?;
-        if settings.codec == p.settings.codec {
-            p.encoder.configure(&settings.opus)?;
-        } else {
-            p.decoder = Decoder::new(settings.codec, rate)?;
-            p.encoder = Encoder::new(settings.codec, rate, channels, &settings.opus)?;
-            p.jitter.clear();
-        }
-        let unmuted = p.settings.muted && !settings.muted;
-        if reset_decoder || unmuted {
-            p.decoder.reset();
-        }
-        if reset_decoder || settings.muted {
-            p.jitter.clear();
-        }
-        p.jitter.set_prebuffer(settings.prebuffer);
-        p.settings = *settings;
-        p.group = group;
+        let updated = update_participant(room, participant, settings, reset_decoder);
+        // Also after a failure: a shared encoder made for the new settings may be unused.
         room.prune_groups();
-        Ok(())
+        updated
     }
 
     /// Takes a participant out of its mix (returns where its mix was going).
@@ -608,6 +588,40 @@ impl Mixer {
             room_tick(room, &self.counters, send);
         }
     }
+}
+
+/// [`Mixer::update`] within the participant's room.
+fn update_participant(
+    room: &mut Room,
+    participant: u64,
+    settings: &ParticipantSettings,
+    reset_decoder: bool,
+) -> Result<(), MixError> {
+    let (rate, channels) = (room.rate, room.channels());
+    let group = room.group_for(EncodeKey::of(settings))?;
+    let p = room
+        .participants
+        .iter_mut()
+        .find(|p| p.id == participant)
+        .ok_or(MixError::NoSuchParticipant)?;
+    if settings.codec == p.settings.codec {
+        p.encoder.configure(&settings.opus)?;
+    } else {
+        p.decoder = Decoder::new(settings.codec, rate)?;
+        p.encoder = Encoder::new(settings.codec, rate, channels, &settings.opus)?;
+        p.jitter.clear();
+    }
+    let unmuted = p.settings.muted && !settings.muted;
+    if reset_decoder || unmuted {
+        p.decoder.reset();
+    }
+    if reset_decoder || settings.muted {
+        p.jitter.clear();
+    }
+    p.jitter.set_prebuffer(settings.prebuffer);
+    p.settings = *settings;
+    p.group = group;
+    Ok(())
 }
 
 fn room_tick(room: &mut Room, c: &Counters, send: &mut dyn FnMut(SocketAddr, &[u8]) -> bool) {
