@@ -1,6 +1,11 @@
 //! Decoders and encoders of one participant (or forwarder), at the mix rate: Opus natively
 //! (libopus decodes and encodes at 8–48 kHz), G.711 through 8 kHz with linear resampling.
 
+use std::ffi::c_int;
+use std::ptr::NonNull;
+
+use opusic_sys as ffi;
+
 use crate::dsp::{downmix, resample};
 use crate::g711;
 
@@ -152,10 +157,106 @@ fn g711_decode(payload: &[u8], out: &mut [i16], decode: fn(u8) -> i16) {
     resample(&narrow, out);
 }
 
+/// A libopus encoder held through the C API. The `opus` crate's wrapper hides the state,
+/// and the mixer needs one thing it does not offer: copying a state. libopus documents an
+/// encoder state as one contiguous, position-independent block of
+/// `opus_encoder_get_size(channels)` bytes that a plain copy duplicates; handing a listener
+/// from the shared encoder over to its own copies the shared state, so that its decoder sees
+/// no discontinuity.
+pub struct OpusEncoder {
+    state: NonNull<ffi::OpusEncoder>,
+    size: usize,
+    channels: usize,
+}
+
+// SAFETY: the state is owned exclusively (no other handle to it exists) and libopus keeps
+// no thread-local or global state per encoder, so it may move between threads.
+unsafe impl Send for OpusEncoder {}
+
+impl OpusEncoder {
+    fn new(rate: u32, channels: usize) -> Result<Self, CodecError> {
+        let ch = c_int::try_from(channels).map_err(|_| CodecError)?;
+        let fs = i32::try_from(rate).map_err(|_| CodecError)?;
+        let mut error: c_int = 0;
+        // SAFETY: `error` is a valid out-pointer; libopus validates the rate and channels and
+        // returns null on failure.
+        let raw =
+            unsafe { ffi::opus_encoder_create(fs, ch, ffi::OPUS_APPLICATION_VOIP, &mut error) };
+        let state = NonNull::new(raw).ok_or(CodecError)?;
+        // SAFETY: a pure function of the channel count (1 or 2 here, checked by create).
+        let size = unsafe { ffi::opus_encoder_get_size(ch) };
+        let encoder = Self {
+            state,
+            size: usize::try_from(size).unwrap_or(0),
+            channels,
+        };
+        if error != ffi::OPUS_OK || encoder.size == 0 {
+            return Err(CodecError);
+        }
+        Ok(encoder)
+    }
+
+    /// One `OPUS_SET_*` request taking an `opus_int32`.
+    fn set(&mut self, request: c_int, value: i32) -> Result<(), CodecError> {
+        // SAFETY: the state is live, and every request passed here takes exactly one
+        // opus_int32 argument.
+        let r = unsafe { ffi::opus_encoder_ctl(self.state.as_ptr(), request, value) };
+        if r == ffi::OPUS_OK {
+            Ok(())
+        } else {
+            Err(CodecError)
+        }
+    }
+
+    fn encode(&mut self, pcm: &[i16], out: &mut [u8]) -> Result<usize, CodecError> {
+        let frame = c_int::try_from(pcm.len() / self.channels.max(1)).map_err(|_| CodecError)?;
+        let room = i32::try_from(out.len()).unwrap_or(i32::MAX);
+        // SAFETY: the state is live; `pcm` holds `frame` samples per channel and `out` is
+        // writable for `room` bytes (libopus writes no more).
+        let n = unsafe {
+            ffi::opus_encode(
+                self.state.as_ptr(),
+                pcm.as_ptr(),
+                frame,
+                out.as_mut_ptr(),
+                room,
+            )
+        };
+        usize::try_from(n).map_err(|_| CodecError)
+    }
+
+    /// Makes this encoder a copy of `other` (history and settings); false when their
+    /// channel counts differ (nothing is copied then).
+    pub fn copy_state_from(&mut self, other: &Self) -> bool {
+        if self.size != other.size || self.channels != other.channels {
+            return false;
+        }
+        // SAFETY: both states are live allocations of `size` bytes (opus_encoder_create
+        // allocates opus_encoder_get_size bytes); they cannot overlap because `self` is
+        // borrowed mutably while `other` is borrowed; libopus documents the state as
+        // position independent, so the byte copy is a valid encoder.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                other.state.as_ptr().cast::<u8>(),
+                self.state.as_ptr().cast::<u8>(),
+                self.size,
+            );
+        }
+        true
+    }
+}
+
+impl Drop for OpusEncoder {
+    fn drop(&mut self) {
+        // SAFETY: created by opus_encoder_create, destroyed once, here.
+        unsafe { ffi::opus_encoder_destroy(self.state.as_ptr()) }
+    }
+}
+
 /// Encodes PCM at the mix rate (mono, or interleaved stereo in a spatial mix).
 pub enum Encoder {
     /// libopus at the mix rate.
-    Opus(Box<opus::Encoder>),
+    Opus(Box<OpusEncoder>),
     /// µ-law (stereo is averaged to mono first).
     Pcmu,
     /// A-law (the same).
@@ -175,14 +276,8 @@ impl Encoder {
     ) -> Result<Self, CodecError> {
         Ok(match codec {
             Codec::Opus => {
-                let ch = if channels == 2 {
-                    opus::Channels::Stereo
-                } else {
-                    opus::Channels::Mono
-                };
-                let enc = opus::Encoder::new(rate, ch, opus::Application::Voip)
-                    .map_err(|_| CodecError)?;
-                let mut enc = Self::Opus(Box::new(enc));
+                let channels = if channels == 2 { 2 } else { 1 };
+                let mut enc = Self::Opus(Box::new(OpusEncoder::new(rate, channels)?));
                 enc.configure(settings)?;
                 enc
             }
@@ -200,15 +295,27 @@ impl Encoder {
             return Ok(());
         };
         let bitrate = match settings.bitrate {
-            0 => opus::Bitrate::Auto,
-            b => opus::Bitrate::Bits(i32::try_from(b.clamp(500, 512_000)).unwrap_or(512_000)),
+            0 => ffi::OPUS_AUTO,
+            b => i32::try_from(b.clamp(500, 512_000)).unwrap_or(512_000),
         };
-        e.set_bitrate(bitrate).map_err(|_| CodecError)?;
-        e.set_complexity(i32::from(settings.complexity.clamp(1, 10)))
-            .map_err(|_| CodecError)?;
-        e.set_inband_fec(settings.fec).map_err(|_| CodecError)?;
-        e.set_packet_loss_perc(i32::from(settings.expected_loss.min(20)))
-            .map_err(|_| CodecError)
+        e.set(ffi::OPUS_SET_BITRATE_REQUEST, bitrate)?;
+        e.set(
+            ffi::OPUS_SET_COMPLEXITY_REQUEST,
+            i32::from(settings.complexity.clamp(1, 10)),
+        )?;
+        e.set(ffi::OPUS_SET_INBAND_FEC_REQUEST, i32::from(settings.fec))?;
+        e.set(
+            ffi::OPUS_SET_PACKET_LOSS_PERC_REQUEST,
+            i32::from(settings.expected_loss.min(20)),
+        )
+    }
+
+    /// Continues from `other`'s state (Opus; G.711 has none): what a listener's decoder has
+    /// seen when it moves from the shared encoder to its own.
+    pub fn continue_from(&mut self, other: &Self) {
+        if let (Self::Opus(mine), Self::Opus(theirs)) = (self, other) {
+            mine.copy_state_from(theirs);
+        }
     }
 
     /// Encodes one frame (`pcm`: one 20 ms frame, `channels` interleaved) into `out`;
@@ -223,7 +330,7 @@ impl Encoder {
         out: &mut [u8],
     ) -> Result<usize, CodecError> {
         match self {
-            Self::Opus(e) => e.encode(pcm, out).map_err(|_| CodecError),
+            Self::Opus(e) => e.encode(pcm, out),
             Self::Pcmu => g711_encode(pcm, channels, out, g711::ulaw_encode),
             Self::Pcma => g711_encode(pcm, channels, out, g711::alaw_encode),
         }
@@ -251,4 +358,51 @@ fn g711_encode(
         *code = encode(s);
     }
     Ok(G711_FRAME)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone(n: usize) -> Vec<i16> {
+        (0..320)
+            .map(|k| {
+                let t = (n * 320 + k) as f64 / 16_000.0;
+                (6000.0 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as i16
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_encoder_continuing_from_another_encodes_exactly_as_it_would() {
+        let settings = OpusSettings::default();
+        let mut followed = Encoder::new(Codec::Opus, 16_000, 1, &settings).expect("encoder");
+        let mut idle = Encoder::new(Codec::Opus, 16_000, 1, &settings).expect("encoder");
+        let (mut a, mut b) = ([0u8; 1500], [0u8; 1500]);
+        for n in 0..20 {
+            followed.encode(&tone(n), 1, &mut a).expect("encode");
+        }
+        // Stale: it saw other audio (silence) than the stream a decoder followed.
+        idle.encode(&[0; 320], 1, &mut b).expect("encode");
+        let frame = tone(20);
+        let mut stale = Encoder::new(Codec::Opus, 16_000, 1, &settings).expect("encoder");
+        stale.continue_from(&idle);
+        let la = followed.encode(&frame, 1, &mut a).expect("encode");
+        let lb = stale.encode(&frame, 1, &mut b).expect("encode");
+        assert_ne!(a[..la], b[..lb], "different histories encode differently");
+        for n in 21..25 {
+            idle.continue_from(&followed);
+            let frame = tone(n);
+            let la = followed.encode(&frame, 1, &mut a).expect("encode");
+            let lb = idle.encode(&frame, 1, &mut b).expect("encode");
+            assert_eq!(a[..la], b[..lb], "frame {n}: the copy is the same encoder");
+        }
+        let mut stereo = Encoder::new(Codec::Opus, 16_000, 2, &settings).expect("encoder");
+        stereo.continue_from(&followed);
+        let two = [0i16; 640];
+        assert!(
+            stereo.encode(&two, 2, &mut b).is_ok(),
+            "a mismatch copies nothing"
+        );
+    }
 }

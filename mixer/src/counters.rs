@@ -24,6 +24,12 @@ macro_rules! counters {
             }
         }
 
+        impl std::ops::AddAssign for MixStats {
+            fn add_assign(&mut self, other: Self) {
+                $(self.$name += other.$name;)*
+            }
+        }
+
         impl MixStats {
             /// Every counter with its name, for metrics.
             pub fn named(&self) -> Vec<(&'static str, u64)> {
@@ -48,6 +54,8 @@ counters! {
     unknown_ssrc,
     /// Dropped: a payload type other than the participant's codec.
     wrong_payload_type,
+    /// Dropped: the participant is muted (its audio is neither mixed nor kept).
+    muted,
     /// Dropped: arrived after its turn to be mixed.
     late,
     /// Dropped: already queued.
@@ -62,6 +70,10 @@ counters! {
     concealed,
     /// Times a participant's buffer ran dry while playing (it prebuffers again).
     underruns,
+    /// Frames encoded (own mixes, shared listener mixes and forwarders).
+    encodes,
+    /// Mixed packets sent to a listener from an encode shared with other listeners.
+    shared_sends,
     /// Frames the encoder failed on (not sent).
     encode_errors,
     /// Mixed packets the socket refused (or SRTP could not protect).

@@ -8,11 +8,15 @@
 //! concealed with Opus FEC or PLC), applies its volume (and in a spatial mix its pan), sums
 //! the frames into one `i32` mix, and for each participant subtracts its own frame (N-1),
 //! saturates to 16 bits, encodes with the participant's encoder and sends one RTP packet with
-//! its own sequence number, timestamp and SSRC. Forwarders get the whole mix.
+//! its own sequence number, timestamp and SSRC. Forwarders get the whole mix. Participants
+//! that add nothing audible (muted, silent, prebuffering) hear the whole mix and share one
+//! encode per distinct encoder setting, each behind its own RTP header; muted participants'
+//! packets are dropped on arrival, never buffered or decoded.
 //!
 //! [`Mixer`] is the sans-IO core (tests and benches drive it directly); [`MixerThread`] runs
-//! it with a socket and a drift-free 20 ms clock. Nothing is allocated per packet or per tick
-//! once participants have joined; every drop is counted in [`Counters`].
+//! it with a socket and a drift-free 20 ms clock; [`MixerPool`] places rooms on several such
+//! threads. Nothing is allocated per packet or per tick once participants have joined; every
+//! drop is counted in [`Counters`].
 //!
 //! ```
 //! use portunus_mixer::{Codec, Join, Mixer, ParticipantSettings};
@@ -35,12 +39,15 @@ pub mod dsp;
 pub mod g711;
 pub mod jitter;
 mod mixer;
+mod pool;
 mod thread;
 
 pub use codec::{Codec, OpusSettings};
 pub use counters::{Counters, MixStats};
 pub use jitter::JitterBuffer;
 pub use mixer::{
-    ForwarderSpec, Join, MixError, Mixer, ParticipantSettings, SAMPLING_RATES, frame_samples,
+    ForwarderSpec, Join, MixError, Mixer, OWN_ENCODER_HOLD, ParticipantSettings, SAMPLING_RATES,
+    frame_samples,
 };
+pub use pool::MixerPool;
 pub use thread::{MixerCommand, MixerThread, TICK};

@@ -2,6 +2,21 @@
 //! [`Mixer::tick`] per 20 ms that decodes a frame per participant, mixes, and hands every
 //! encoded RTP packet to a send callback. [`crate::MixerThread`] drives it with a socket and
 //! a clock; tests and benches drive it directly.
+//!
+//! **Shared encodes.** A participant that adds nothing audible to the mix this tick (muted,
+//! prebuffering, silent, or sending exactly zero samples) hears the whole mix, like every
+//! other such listener. Listeners whose encoder settings match (codec, bitrate, complexity,
+//! FEC, expected loss; rate and channels are the room's) share one
+//! encoder: the room encodes the whole mix once per key and tick, and every listener gets
+//! the same payload behind its own RTP header. Only audible participants (and those within
+//! [`OWN_ENCODER_HOLD`] ticks of being audible) are encoded on their own, minus their own
+//! voice. An Opus encoder carries history from frame to frame, and a decoder expects the
+//! encoder it has followed: a listener that starts talking has its own encoder take a copy of
+//! the shared encoder's state first, so its stream continues seamlessly. Going back to the
+//! shared encoder cannot copy (others use it), but after the hold both encoders have been fed
+//! the same audio (its own voice was silent) for a second, so their states have converged;
+//! the stream stays decodable either way, and the hold keeps switches to one per talk spurt
+//! rather than one per pause between words.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,6 +36,9 @@ pub const SAMPLING_RATES: [u32; 5] = [8_000, 12_000, 16_000, 24_000, 48_000];
 const RTP_HEADER: usize = 12;
 /// Room for the SRTP tag of a forwarder's packet.
 const SRTP_ROOM: usize = 32;
+/// Ticks a participant keeps its own encoder after its last audible frame (1 s): pauses
+/// between words do not move it back and forth between its own and the shared encoder.
+pub const OWN_ENCODER_HOLD: u32 = 50;
 
 /// How one participant is mixed and encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,9 +173,62 @@ struct Participant {
     decoded: Box<[i16]>,
     /// This tick's contribution to the mix (gain and pan applied).
     contribution: Box<[i32]>,
-    contributing: bool,
+    /// Whether this tick's contribution is in the mix and not exactly silent.
+    audible: bool,
+    /// Ticks left on its own encoder (see [`OWN_ENCODER_HOLD`]).
+    hold: u32,
+    /// Whether it is encoded on its own this tick (else it listens through its group).
+    own: bool,
+    /// Its shared encoder in [`Room::shared`] while it only listens.
+    group: usize,
     destination: Option<SocketAddr>,
     rtp: RtpOut,
+}
+
+/// What makes two listeners' encoded streams identical: codec and Opus settings (the rate
+/// and channel count are the room's). G.711 ignores the Opus settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct EncodeKey {
+    codec: Codec,
+    opus: OpusSettings,
+}
+
+impl EncodeKey {
+    fn of(settings: &ParticipantSettings) -> Self {
+        let opus = match settings.codec {
+            Codec::Opus => settings.opus,
+            Codec::Pcmu | Codec::Pcma => OpusSettings::default(),
+        };
+        Self {
+            codec: settings.codec,
+            opus,
+        }
+    }
+}
+
+/// One encoder of the whole mix shared by the listeners with the same [`EncodeKey`].
+struct SharedEncode {
+    key: EncodeKey,
+    encoder: Encoder,
+    /// RTP header room, then this tick's payload.
+    packet: Box<[u8]>,
+    /// This tick's payload length; `None` when nobody listens through it this tick (or the
+    /// encode failed).
+    payload: Option<usize>,
+    /// Whether a listener needs it this tick.
+    wanted: bool,
+}
+
+impl SharedEncode {
+    fn new(key: EncodeKey, rate: u32, channels: usize) -> Result<Self, MixError> {
+        Ok(Self {
+            key,
+            encoder: Encoder::new(key.codec, rate, channels, &key.opus)?,
+            packet: vec![0; RTP_HEADER + MAX_PAYLOAD].into_boxed_slice(),
+            payload: None,
+            wanted: false,
+        })
+    }
 }
 
 struct Forwarder {
@@ -174,6 +245,10 @@ struct Room {
     rate: u32,
     spatial: bool,
     participants: Vec<Participant>,
+    /// Arrival SSRC → index in `participants`.
+    by_ssrc: HashMap<u32, usize>,
+    /// One encoder per distinct [`EncodeKey`] among the participants.
+    shared: Vec<SharedEncode>,
     forwarders: Vec<Forwarder>,
     mix: Box<[i32]>,
     pcm: Box<[i16]>,
@@ -188,6 +263,42 @@ impl Room {
     /// Samples per channel of one 20 ms frame.
     fn frame(&self) -> usize {
         (self.rate / 50) as usize
+    }
+
+    /// The index of the shared encoder for `key`, created when no participant had it.
+    fn group_for(&mut self, key: EncodeKey) -> Result<usize, MixError> {
+        if let Some(at) = self.shared.iter().position(|g| g.key == key) {
+            return Ok(at);
+        }
+        let (rate, channels) = (self.rate, self.channels());
+        self.shared.push(SharedEncode::new(key, rate, channels)?);
+        Ok(self.shared.len() - 1)
+    }
+
+    /// Drops the shared encoders nobody's settings use any more and renumbers the groups.
+    fn prune_groups(&mut self) {
+        let Self {
+            participants,
+            shared,
+            ..
+        } = self;
+        shared.retain(|g| {
+            participants
+                .iter()
+                .any(|p| EncodeKey::of(&p.settings) == g.key)
+        });
+        for p in participants.iter_mut() {
+            let key = EncodeKey::of(&p.settings);
+            p.group = shared.iter().position(|g| g.key == key).unwrap_or(0);
+        }
+    }
+
+    /// Rebuilds the SSRC index after `participants` changed order.
+    fn reindex(&mut self) {
+        self.by_ssrc.clear();
+        for (at, p) in self.participants.iter().enumerate() {
+            self.by_ssrc.insert(p.ssrc, at);
+        }
     }
 }
 
@@ -254,6 +365,9 @@ impl Mixer {
                 p.contribution = vec![0; samples].into_boxed_slice();
                 p.jitter.clear();
             }
+            for g in &mut room.shared {
+                *g = SharedEncode::new(g.key, rate, channels)?;
+            }
             for f in &mut room.forwarders {
                 f.encoder = Encoder::new(f.codec, rate, channels, &OpusSettings::default())?;
             }
@@ -265,6 +379,8 @@ impl Mixer {
                 rate,
                 spatial,
                 participants: Vec::new(),
+                by_ssrc: HashMap::new(),
+                shared: Vec::new(),
                 forwarders: Vec::new(),
                 mix: vec![0; samples].into_boxed_slice(),
                 pcm: vec![0; samples].into_boxed_slice(),
@@ -296,6 +412,9 @@ impl Mixer {
         let room = self.rooms.get_mut(&join.mix).ok_or(MixError::NoSuchMix)?;
         let (rate, channels, frame) = (room.rate, room.channels(), room.frame());
         let s = &join.settings;
+        let decoder = Decoder::new(s.codec, rate)?;
+        let encoder = Encoder::new(s.codec, rate, channels, &s.opus)?;
+        let group = room.group_for(EncodeKey::of(s))?;
         let participant = Participant {
             id: join.participant,
             ssrc: join.ssrc,
@@ -303,14 +422,18 @@ impl Mixer {
             payload_type_out: join.payload_type_out,
             settings: *s,
             jitter: JitterBuffer::new(s.prebuffer),
-            decoder: Decoder::new(s.codec, rate)?,
-            encoder: Encoder::new(s.codec, rate, channels, &s.opus)?,
+            decoder,
+            encoder,
             decoded: vec![0; frame].into_boxed_slice(),
             contribution: vec![0; frame * channels].into_boxed_slice(),
-            contributing: false,
+            audible: false,
+            hold: 0,
+            own: false,
+            group,
             destination,
             rtp: RtpOut::new(rand::random()),
         };
+        room.by_ssrc.insert(join.ssrc, room.participants.len());
         room.participants.push(participant);
         self.by_ssrc.insert(join.ssrc, join.mix);
         self.home.insert(join.participant, join.mix);
@@ -344,6 +467,8 @@ impl Mixer {
     }
 
     /// New settings for a participant; `reset_decoder` drops its decoder state and buffer.
+    /// Muting empties its buffer (nothing it sends while muted is kept); unmuting starts
+    /// its decoder afresh, so that it is heard from its next packets on.
     ///
     /// # Errors
     /// [`MixError::NoSuchParticipant`], [`MixError::Codec`].
@@ -353,21 +478,15 @@ impl Mixer {
         settings: &ParticipantSettings,
         reset_decoder: bool,
     ) -> Result<(), MixError> {
-        let (p, rate, channels) = self.participant_mut(participant)?;
-        if settings.codec == p.settings.codec {
-            p.encoder.configure(&settings.opus)?;
-        } else {
-            p.decoder = Decoder::new(settings.codec, rate)?;
-            p.encoder = Encoder::new(settings.codec, rate, channels, &settings.opus)?;
-            p.jitter.clear();
-        }
-        if reset_decoder {
-            p.decoder.reset();
-            p.jitter.clear();
-        }
-        p.jitter.set_prebuffer(settings.prebuffer);
-        p.settings = *settings;
-        Ok(())
+        let mix = *self
+            .home
+            .get(&participant)
+            .ok_or(MixError::NoSuchParticipant)?;
+        let room = self.rooms.get_mut(&mix).ok_or(MixError::NoSuchMix)?;
+        let updated = update_participant(room, participant, settings, reset_decoder);
+        // Also after a failure: a shared encoder made for the new settings may be unused.
+        room.prune_groups();
+        updated
     }
 
     /// Takes a participant out of its mix (returns where its mix was going).
@@ -377,6 +496,8 @@ impl Mixer {
         let at = room.participants.iter().position(|p| p.id == participant)?;
         let p = room.participants.swap_remove(at);
         self.by_ssrc.remove(&p.ssrc);
+        room.reindex();
+        room.prune_groups();
         Some(p)
     }
 
@@ -431,13 +552,21 @@ impl Mixer {
             .by_ssrc
             .get(&ssrc)
             .and_then(|mix| self.rooms.get_mut(mix))
-            .and_then(|room| room.participants.iter_mut().find(|p| p.ssrc == ssrc))
+            .and_then(|room| {
+                let at = *room.by_ssrc.get(&ssrc)?;
+                room.participants.get_mut(at)
+            })
         else {
             Counters::add(&c.unknown_ssrc, 1);
             return;
         };
         if p.payload_type_in.is_some_and(|pt| pt != rtp.payload_type()) {
             Counters::add(&c.wrong_payload_type, 1);
+            return;
+        }
+        if p.settings.muted {
+            // Not mixed, so neither buffered nor decoded: unmuting starts on fresh audio.
+            Counters::add(&c.muted, 1);
             return;
         }
         let outcome = p.jitter.push(rtp.sequence_number(), rtp.payload());
@@ -461,14 +590,48 @@ impl Mixer {
     }
 }
 
+/// [`Mixer::update`] within the participant's room.
+fn update_participant(
+    room: &mut Room,
+    participant: u64,
+    settings: &ParticipantSettings,
+    reset_decoder: bool,
+) -> Result<(), MixError> {
+    let (rate, channels) = (room.rate, room.channels());
+    let group = room.group_for(EncodeKey::of(settings))?;
+    let p = room
+        .participants
+        .iter_mut()
+        .find(|p| p.id == participant)
+        .ok_or(MixError::NoSuchParticipant)?;
+    if settings.codec == p.settings.codec {
+        p.encoder.configure(&settings.opus)?;
+    } else {
+        p.decoder = Decoder::new(settings.codec, rate)?;
+        p.encoder = Encoder::new(settings.codec, rate, channels, &settings.opus)?;
+        p.jitter.clear();
+    }
+    let unmuted = p.settings.muted && !settings.muted;
+    if reset_decoder || unmuted {
+        p.decoder.reset();
+    }
+    if reset_decoder || settings.muted {
+        p.jitter.clear();
+    }
+    p.jitter.set_prebuffer(settings.prebuffer);
+    p.settings = *settings;
+    p.group = group;
+    Ok(())
+}
+
 fn room_tick(room: &mut Room, c: &Counters, send: &mut dyn FnMut(SocketAddr, &[u8]) -> bool) {
     let channels = room.channels();
     let spatial = room.spatial;
     let samples = room.frame() * channels;
     room.mix.fill(0);
     for p in &mut room.participants {
-        p.contributing = pull_frame(p, c);
-        if p.contributing {
+        p.audible = false;
+        if pull_frame(p, c) {
             let position = spatial.then_some(p.settings.spatial_position);
             contribution(
                 &p.decoded,
@@ -476,11 +639,17 @@ fn room_tick(room: &mut Room, c: &Counters, send: &mut dyn FnMut(SocketAddr, &[u
                 position,
                 &mut p.contribution,
             );
-            accumulate(&mut room.mix, &p.contribution);
+            // Exact silence leaves the mix unchanged: such a participant hears the whole
+            // mix like any listener and may share a listener's encode.
+            p.audible = p.contribution.iter().any(|s| *s != 0);
+            if p.audible {
+                accumulate(&mut room.mix, &p.contribution);
+            }
         }
     }
     let Room {
         participants,
+        shared,
         forwarders,
         mix,
         pcm,
@@ -490,11 +659,39 @@ fn room_tick(room: &mut Room, c: &Counters, send: &mut dyn FnMut(SocketAddr, &[u
     let (Some(mix), Some(pcm)) = (mix.get(..samples), pcm.get_mut(..samples)) else {
         return;
     };
+    for g in shared.iter_mut() {
+        g.wanted = false;
+        g.payload = None;
+    }
+    // Talkers (and those that just were): their own encoder, the mix minus their voice.
     for p in participants.iter_mut() {
+        let was_own = p.own;
+        p.own = p.audible || p.hold > 0;
+        if p.own
+            && !was_own
+            && let Some(g) = shared.get(p.group)
+        {
+            // Its decoder has followed the shared encoder so far: go on from that state.
+            p.encoder.continue_from(&g.encoder);
+        }
+        if p.audible {
+            p.hold = OWN_ENCODER_HOLD;
+        } else {
+            p.hold = p.hold.saturating_sub(1);
+        }
+        if !p.own {
+            if p.destination.is_some()
+                && let Some(g) = shared.get_mut(p.group)
+            {
+                g.wanted = true;
+            }
+            continue;
+        }
         let Some(to) = p.destination else { continue };
-        let own = p.contributing.then_some(&p.contribution[..]);
+        let own = p.audible.then_some(&p.contribution[..]);
         mix_minus(mix, own, pcm);
         let (codec, pt) = (p.settings.codec, p.payload_type_out);
+        Counters::add(&c.encodes, 1);
         if let Some(len) = encode_packet(
             &mut p.encoder,
             &mut p.rtp,
@@ -508,11 +705,40 @@ fn room_tick(room: &mut Room, c: &Counters, send: &mut dyn FnMut(SocketAddr, &[u
             count_send(c, send(to, packet.get(..len).unwrap_or(&[])));
         }
     }
+    // Listeners: the whole mix, encoded once per distinct encoder setting.
+    if shared.iter().any(|g| g.wanted) {
+        mix_minus(mix, None, pcm);
+    }
+    for g in shared.iter_mut().filter(|g| g.wanted) {
+        let Some(payload) = g.packet.get_mut(RTP_HEADER..) else {
+            continue;
+        };
+        Counters::add(&c.encodes, 1);
+        match g.encoder.encode(pcm, channels, payload) {
+            Ok(n) => g.payload = Some(RTP_HEADER + n),
+            Err(_) => Counters::add(&c.encode_errors, 1),
+        }
+    }
+    for p in participants.iter_mut().filter(|p| !p.own) {
+        let Some(to) = p.destination else { continue };
+        let Some(g) = shared.get_mut(p.group) else {
+            continue;
+        };
+        let Some(len) = g.payload else { continue };
+        p.rtp
+            .header(p.payload_type_out, p.settings.codec, &mut g.packet);
+        let sent = send(to, g.packet.get(..len).unwrap_or(&[]));
+        count_send(c, sent);
+        if sent {
+            Counters::add(&c.shared_sends, 1);
+        }
+    }
     if participants.is_empty() {
         return;
     }
     for f in forwarders.iter_mut() {
         mix_minus(mix, None, pcm);
+        Counters::add(&c.encodes, 1);
         let Some(len) = encode_packet(
             &mut f.encoder,
             &mut f.rtp,
@@ -556,8 +782,8 @@ fn pull_frame(p: &mut Participant, c: &Counters) -> bool {
             Counters::add(&c.underruns, 1);
             false
         }
-        // Muted voices are not mixed, so they need not be decoded either; the buffer still
-        // drains so that unmuting starts on fresh audio.
+        // Muted voices are not mixed, so they are not decoded either (their buffer is
+        // emptied on mute and nothing is queued while muted; this only guards that).
         _ if muted => false,
         Popped::Packet(payload) => {
             if p.decoder.decode(payload, &mut p.decoded).is_ok() {

@@ -1,12 +1,12 @@
 //! The mixer thread over real loopback UDP: four participants send Opus RTP, each a sine of
 //! its own frequency; each one's stream decodes to the others' tones and not its own, and a
 //! muted participant's tone is in nobody's stream. Garbage on the socket is counted and
-//! changes nothing.
+//! changes nothing. A pool of two threads mixes two rooms, one on each, apart.
 
-use std::net::{IpAddr, Ipv4Addr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use portunus_mixer::{Codec, Join, MixerCommand, MixerThread, ParticipantSettings};
+use portunus_mixer::{Codec, Join, MixerCommand, MixerPool, MixerThread, ParticipantSettings};
 
 const ROOM: u64 = 7;
 /// Tones per participant (Hz), well inside a 16 kHz mix; the last participant is muted.
@@ -161,4 +161,156 @@ fn each_participant_hears_the_others_tones_and_not_its_own() {
     assert_eq!(stats.unknown_ssrc, 1, "{stats:?}");
     assert!(stats.decode_errors + stats.late >= 1, "{stats:?}");
     assert!(stats.packets_in >= u64::from(PACKETS) * 4, "{stats:?}");
+}
+
+/// Sends `PACKETS` Opus packets of `tones[i]` from `sockets[i]` to `mixers[i]` (SSRC
+/// `200 + i`), paced at 20 ms, and returns what each socket received, decoded at 48 kHz.
+fn exchange_tones(sockets: &[UdpSocket], mixers: &[SocketAddr], tones: &[f64]) -> Vec<Vec<i16>> {
+    let mut encoders: Vec<opus::Encoder> = tones
+        .iter()
+        .map(|_| opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Audio))
+        .collect::<Result<_, _>>()
+        .expect("encoders");
+    let mut received: Vec<Vec<Vec<u8>>> = vec![Vec::new(); tones.len()];
+    let start = Instant::now();
+    let (mut frame, mut payload, mut buf) = ([0i16; 960], [0u8; 1500], [0u8; 2048]);
+    let mut drain = |received: &mut Vec<Vec<Vec<u8>>>| {
+        for (i, socket) in sockets.iter().enumerate() {
+            while let Ok(len) = socket.recv(&mut buf) {
+                received[i].push(buf[..len].to_vec());
+            }
+        }
+    };
+    for n in 0..PACKETS {
+        for (i, encoder) in encoders.iter_mut().enumerate() {
+            for (k, s) in frame.iter_mut().enumerate() {
+                let t = f64::from(n * 960 + k as u32) / 48_000.0;
+                *s = (8000.0 * (2.0 * std::f64::consts::PI * tones[i] * t).sin()) as i16;
+            }
+            let len = encoder.encode(&frame, &mut payload).expect("encode");
+            let mut rtp = vec![0x80, 111];
+            rtp.extend_from_slice(&(n as u16).to_be_bytes());
+            rtp.extend_from_slice(&(n * 960).to_be_bytes());
+            rtp.extend_from_slice(&(200 + i as u32).to_be_bytes());
+            rtp.extend_from_slice(&payload[..len]);
+            sockets[i].send_to(&rtp, mixers[i]).expect("send");
+        }
+        let due = start + Duration::from_millis(20 * u64::from(n + 1));
+        while Instant::now() < due {
+            drain(&mut received);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    drain(&mut received);
+    received
+        .iter()
+        .map(|packets| {
+            let mut decoder = opus::Decoder::new(48_000, opus::Channels::Mono).expect("decoder");
+            let mut pcm = Vec::new();
+            let mut out = [0i16; 960];
+            for p in packets {
+                let n = decoder.decode(&p[12..], &mut out, false).expect("decodes");
+                pcm.extend_from_slice(&out[..n]);
+            }
+            pcm
+        })
+        .collect()
+}
+
+#[test]
+fn a_pool_places_rooms_on_separate_threads_and_each_mixes_only_its_own() {
+    const TONES: [f64; 4] = [440.0, 1100.0, 2300.0, 3500.0];
+    // Participants 0 and 1 in room 1, 2 and 3 in room 2.
+    let room_of = |i: usize| 1 + (i / 2) as u64;
+    let mut pool = MixerPool::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 2);
+    assert_eq!(
+        pool.threads_running(),
+        0,
+        "threads start with their first room"
+    );
+    for mix in [1, 2] {
+        let open = MixerCommand::OpenRoom {
+            mix,
+            sampling_rate: 16_000,
+            spatial: false,
+        };
+        assert!(pool.send(open).is_ok());
+    }
+    assert_eq!(pool.threads_running(), 2);
+    let (a, b) = (
+        pool.room_addr(1).expect("room 1"),
+        pool.room_addr(2).expect("room 2"),
+    );
+    assert_ne!(a, b, "one thread (and socket) per room");
+    let sockets: Vec<UdpSocket> = (0..TONES.len())
+        .map(|_| {
+            let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+            s.set_nonblocking(true).expect("nonblocking");
+            s
+        })
+        .collect();
+    for (i, socket) in sockets.iter().enumerate() {
+        let join = Join {
+            mix: room_of(i),
+            participant: i as u64,
+            ssrc: 200 + i as u32,
+            payload_type_in: Some(111),
+            payload_type_out: 111,
+            settings: ParticipantSettings {
+                prebuffer: 4,
+                ..ParticipantSettings::default()
+            },
+        };
+        assert!(pool.send(MixerCommand::Join(join)).is_ok());
+        let to = socket.local_addr().expect("addr");
+        let destination = MixerCommand::SetDestination {
+            participant: i as u64,
+            to,
+        };
+        assert!(pool.send(destination).is_ok());
+    }
+    assert!(
+        pool.send(MixerCommand::Join(Join {
+            mix: 9,
+            participant: 9,
+            ssrc: 9,
+            payload_type_in: None,
+            payload_type_out: 111,
+            settings: ParticipantSettings::default(),
+        }))
+        .is_err(),
+        "no thread holds room 9"
+    );
+    std::thread::sleep(Duration::from_millis(60));
+    let mixers: Vec<SocketAddr> = (0..TONES.len())
+        .map(|i| pool.room_addr(room_of(i)).expect("room"))
+        .collect();
+    let pcm = exchange_tones(&sockets, &mixers, &TONES);
+    for (i, pcm) in pcm.iter().enumerate() {
+        assert!(
+            pcm.len() > 40 * 960,
+            "participant {i} got {} samples",
+            pcm.len()
+        );
+        let pcm = &pcm[pcm.len() / 3..];
+        let energy: Vec<f64> = TONES.iter().map(|f| goertzel(pcm, 48_000.0, *f)).collect();
+        let partner = i ^ 1;
+        for (j, e) in energy.iter().enumerate() {
+            if j == partner {
+                assert!(*e > 1e5, "participant {i}: tone {j} missing ({energy:?})");
+            } else {
+                assert!(
+                    *e < energy[partner] / 100.0,
+                    "participant {i}: tone {j} should be absent ({energy:?})"
+                );
+            }
+        }
+    }
+    let stats = pool.stats();
+    assert!(
+        stats.packets_in >= u64::from(PACKETS) * 4,
+        "both threads counted: {stats:?}"
+    );
+    assert_eq!(stats.unknown_ssrc, 0, "{stats:?}");
 }

@@ -16,7 +16,7 @@
 
 use portunus_ctrl::plugin::{MixCodec, MixParticipant, MixRoom};
 use portunus_mixer::{
-    Codec, ForwarderSpec, Join, MixStats, MixerCommand, MixerThread, OpusSettings,
+    Codec, ForwarderSpec, Join, MixStats, MixerCommand, MixerPool, OpusSettings,
     ParticipantSettings, SAMPLING_RATES,
 };
 
@@ -29,11 +29,14 @@ use super::*;
 /// never set it), and the RTP output ids of mix feeds (VideoRoom's are 32-bit).
 const MIX_BIT: u64 = 1 << 62;
 
+/// Most mixer threads: rooms are spread over them, each room on one thread.
+const MAX_MIXER_THREADS: usize = 4;
+
 /// What the engine keeps about mixes.
 #[derive(Default)]
 pub(super) struct MixState {
-    /// Started with the first mix.
-    thread: Option<MixerThread>,
+    /// Created with the first mix; its threads start as rooms are placed on them.
+    pool: Option<MixerPool>,
     rooms: HashMap<u64, MixRoom>,
     members: HashMap<HandleId, Member>,
     /// Mix forwarders by id: their mix.
@@ -57,27 +60,29 @@ struct Wired {
     input: StreamKey,
     /// The SSRC the participant's feed reaches the mixer with.
     feed_ssrc: u32,
+    /// The mixer thread's socket the feed goes to (its room's thread).
+    mixer: SocketAddr,
 }
 
 impl Shared {
-    fn mixer(&mut self) -> Result<&MixerThread, &'static str> {
-        if self.mix.thread.is_none() {
-            let thread = MixerThread::start(IpAddr::V4(Ipv4Addr::LOCALHOST))
-                .map_err(|_| "the mixer thread could not start")?;
-            self.mix.thread = Some(thread);
-        }
-        self.mix.thread.as_ref().ok_or("no mixer")
+    fn mixer(&mut self) -> &mut MixerPool {
+        self.mix.pool.get_or_insert_with(|| {
+            let threads = std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(MAX_MIXER_THREADS);
+            MixerPool::new(IpAddr::V4(Ipv4Addr::LOCALHOST), threads)
+        })
     }
 
     fn tell_mixer(&mut self, command: MixerCommand) -> Result<(), &'static str> {
-        self.mixer()?
+        self.mixer()
             .send(command)
-            .map_err(|_| "the mixer's queue is full")
+            .map_err(|_| "the mixer refused the command (queue full or thread not started)")
     }
 
-    /// The mixer's counters, once the mixer has started.
+    /// The mixer's counters (all its threads), once a mix has been opened.
     pub(crate) fn mix_stats(&self) -> Option<MixStats> {
-        self.mix.thread.as_ref().map(MixerThread::stats)
+        self.mix.pool.as_ref().map(MixerPool::stats)
     }
 
     /// `OpenMix`.
@@ -123,11 +128,12 @@ impl Shared {
         if !self.mix.rooms.contains_key(&mix) {
             return Err("no such mix");
         }
-        let rewire = self
-            .mix
-            .members
-            .get(&handle)
-            .is_some_and(|m| m.wired.is_some() && m.mid != mid);
+        let mixer = self.mix.pool.as_ref().and_then(|pool| pool.room_addr(mix));
+        // A new m-line, or a room on another mixer thread: the feed and return path move.
+        let rewire = self.mix.members.get(&handle).is_some_and(|m| {
+            m.wired
+                .is_some_and(|w| m.mid != mid || Some(w.mixer) != mixer)
+        });
         if rewire {
             self.leave_mix(handle);
         }
@@ -171,7 +177,12 @@ impl Shared {
         let (target, announced) = media.sending_mline(&mid)?;
         let clock_rate = target.codecs.first().map_or(48_000, |c| c.clock_rate);
         let shard = media.shard;
-        let mixer_addr = self.mixer()?.local_addr();
+        let mixer_addr = self
+            .mix
+            .pool
+            .as_ref()
+            .and_then(|pool| pool.room_addr(member.mix))
+            .ok_or("the mix has no mixer thread")?;
         let feed_ssrc = self.next_feed_ssrc();
         let input = StreamKey {
             publisher: PeerId::input(MIX_BIT | handle.0),
@@ -218,6 +229,7 @@ impl Shared {
                 shard,
                 input,
                 feed_ssrc,
+                mixer: mixer_addr,
             });
         }
         self.join_mixer(handle)?;
