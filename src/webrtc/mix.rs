@@ -137,7 +137,10 @@ impl Shared {
         if rewire {
             self.leave_mix(handle);
         }
-        let wired = self.mix.members.get(&handle).and_then(|m| m.wired);
+        let previous = self.mix.members.get(&handle);
+        let wired = previous.and_then(|m| m.wired);
+        let was_muted = previous.is_some_and(|m| m.settings.muted);
+        let muted = settings.muted;
         self.mix.members.insert(
             handle,
             Member {
@@ -149,7 +152,13 @@ impl Shared {
         );
         match wired {
             // Same m-line, same feed: only the mixer moves it (or takes new settings).
-            Some(_) => self.join_mixer(handle),
+            Some(_) => {
+                self.join_mixer(handle)?;
+                if muted != was_muted {
+                    self.set_feed(handle, !muted)?;
+                }
+                Ok(())
+            }
             None => self.apply_pending_mix(handle),
         }
     }
@@ -170,10 +179,7 @@ impl Shared {
             return Ok(());
         }
         let mid = member.mid.clone();
-        let source = StreamKey {
-            publisher: peer_id(handle),
-            ssrc: forwarding_key(media.remote_mline(&mid)?)?,
-        };
+        let muted = member.settings.muted;
         let (target, announced) = media.sending_mline(&mid)?;
         let clock_rate = target.codecs.first().map_or(48_000, |c| c.clock_rate);
         let shard = media.shard;
@@ -187,16 +193,6 @@ impl Shared {
         let input = StreamKey {
             publisher: PeerId::input(MIX_BIT | handle.0),
             ssrc: announced,
-        };
-        let output = RtpOutput {
-            id: RtpOutputId(MIX_BIT | handle.0),
-            source,
-            substream: 0,
-            destination: mixer_addr,
-            ssrc: feed_ssrc,
-            payload_type: None,
-            clock_rate,
-            srtp: None,
         };
         let open = RtpInput {
             reply: ReplyTo(handle.0),
@@ -233,9 +229,9 @@ impl Shared {
             });
         }
         self.join_mixer(handle)?;
-        self.dataplane
-            .send(shard, ShardCommand::AddRtpOutput(Box::new(output)))
-            .map_err(|_| "the dataplane refused the mix feed")?;
+        if !muted {
+            self.set_feed(handle, true)?;
+        }
         self.dataplane
             .send(shard, ShardCommand::OpenRtpInput(Box::new(open)))
             .map_err(|_| "the dataplane refused the mix return path")?;
@@ -245,6 +241,42 @@ impl Shared {
             .map_err(|_| "the dataplane refused the mix forward")?;
         self.forwards.insert((handle, mid), (input, shard));
         Ok(())
+    }
+
+    /// Starts (`on`) or stops the copy of a wired member's audio to the mixer. A muted
+    /// member's audio is never mixed, so its feed stops while it is muted: in a webinar room
+    /// of hundreds of muted listeners that spares the shards a loopback send, and the mixer a
+    /// receive, per listener every 20 ms. (The mixer also drops what a muted member sends, for
+    /// packets already on their way.)
+    fn set_feed(&self, handle: HandleId, on: bool) -> Result<(), &'static str> {
+        let member = self.mix.members.get(&handle).ok_or("not a mix member")?;
+        let wired = member.wired.ok_or("no mix feed")?;
+        let id = RtpOutputId(MIX_BIT | handle.0);
+        if !on {
+            let _ = self
+                .dataplane
+                .send(wired.shard, ShardCommand::RemoveRtpOutput { id });
+            return Ok(());
+        }
+        let media = self.handles.get(&handle).ok_or("no media state")?;
+        let source = StreamKey {
+            publisher: peer_id(handle),
+            ssrc: forwarding_key(media.remote_mline(&member.mid)?)?,
+        };
+        let (target, _) = media.sending_mline(&member.mid)?;
+        let output = RtpOutput {
+            id,
+            source,
+            substream: 0,
+            destination: wired.mixer,
+            ssrc: wired.feed_ssrc,
+            payload_type: None,
+            clock_rate: target.codecs.first().map_or(48_000, |c| c.clock_rate),
+            srtp: None,
+        };
+        self.dataplane
+            .send(wired.shard, ShardCommand::AddRtpOutput(Box::new(output)))
+            .map_err(|_| "the dataplane refused the mix feed")
     }
 
     fn next_feed_ssrc(&mut self) -> u32 {
@@ -288,6 +320,7 @@ impl Shared {
             .get_mut(&handle)
             .ok_or("not a mix member")?;
         let reset_decoder = settings.reset_decoder;
+        let was_muted = member.settings.muted;
         member.settings = MixParticipant {
             reset_decoder: false,
             ..settings
@@ -295,12 +328,17 @@ impl Shared {
         if member.wired.is_none() {
             return Ok(());
         }
+        let muted = member.settings.muted;
         let settings = participant_settings(&member.settings);
         self.tell_mixer(MixerCommand::Update {
             participant: handle.0,
             settings,
             reset_decoder,
-        })
+        })?;
+        if muted != was_muted {
+            self.set_feed(handle, !muted)?;
+        }
+        Ok(())
     }
 
     /// `LeaveMix`, and the end of a handle's media: the mixer forgets the participant and
