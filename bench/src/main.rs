@@ -77,9 +77,15 @@ struct Cli {
     /// Setups in flight per client thread.
     #[arg(long, default_value_t = 16)]
     max_in_flight: usize,
-    /// SRTP profiles the clients offer.
-    #[arg(long, value_enum, default_value = "cm80")]
+    /// SRTP profiles the clients offer (`any`: GCM first, so both servers use it when they
+    /// support it; the negotiated profile is in every result).
+    #[arg(long, value_enum, default_value = "any")]
     srtp: SrtpArg,
+    /// Once everyone connected, a client thread wakes at most once per this many µs, so each
+    /// wakeup reads many packets (latency comes from kernel receive timestamps either way;
+    /// 0 wakes for every packet).
+    #[arg(long, default_value_t = 2000)]
+    rx_coalesce_us: u64,
     /// Room or mountpoint id to create and use.
     #[arg(long, default_value_t = 4242)]
     room: u64,
@@ -163,6 +169,7 @@ fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
             SrtpArg::Any => vec![SrtpProfile::AeadAes128Gcm, SrtpProfile::Aes128CmSha1_80],
         },
         room: cli.room,
+        rx_coalesce: Duration::from_micros(cli.rx_coalesce_us),
         progress: true,
     };
     let mut results: Vec<RunResult> = Vec::new();
@@ -260,16 +267,19 @@ impl Cli {
 fn print_one(r: &RunResult) {
     let opt = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.0}"));
     eprintln!(
-        "{} N={}: {}/{} connected, {:.0} pkt/s, loss {:.3} %, p50/p99/p99.9 {}/{}/{} µs, server {} CPU-ns/pkt, {} KiB/sub, {:.1} setups/s, client {:.0} CPU-ns/pkt{}",
+        "{} N={}: {}/{} connected, {}, {:.0} pkt/s, loss {:.3} %, p50/p99/p99.9 {}/{}/{} µs (baseline p99 {} µs, added {} µs), server {} CPU-ns/pkt, {} KiB/sub, {:.1} setups/s, client {:.0} CPU-ns/pkt{}",
         r.server,
         r.n,
         r.connected,
         r.connected + r.failed,
+        r.srtp_profile.as_deref().unwrap_or("no SRTP"),
         r.egress_pps,
         r.loss_pct,
         r.latency_p50_us,
         r.latency_p99_us,
         r.latency_p999_us,
+        r.baseline_p99_us,
+        r.added_p99_us,
         opt(r.server_cpu_ns_per_packet),
         opt(r.rss_kib_per_subscriber),
         r.setups_per_s,
