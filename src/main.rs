@@ -126,6 +126,8 @@ fn start_dataplane(config: &Config) -> Result<webrtc::Shared, String> {
     let dtls = DtlsConfig::new(&cert, options).map_err(|e| format!("DTLS: {e}"))?;
     let mut dp = DataplaneConfig::new(Arc::new(dtls));
     dp.shards = config.media.shards;
+    // For measurements: one send per datagram, as on a kernel without UDP GSO.
+    dp.gso = std::env::var_os("PORTUNUS_NO_GSO").is_none_or(|v| v.is_empty() || v == "0");
     dp.stats_interval = Some(webrtc::STATS_INTERVAL);
     if let Some((low, high)) = config.media.rtp_port_range {
         dp.port_base = low;

@@ -101,7 +101,8 @@ struct Cli {
     /// Start each server in turn and run the scenario against each (alternating order).
     #[arg(long)]
     compare: bool,
-    /// Servers for --compare: portunus, janus, janus-el1 (event_loops = 1).
+    /// Servers for --compare: portunus, portunus-nogso (UDP GSO off), janus, janus-el1
+    /// (event_loops = 1).
     #[arg(
         long,
         value_delimiter = ',',
