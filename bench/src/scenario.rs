@@ -129,6 +129,9 @@ pub struct RunResult {
     pub first_media_p50_ms: f64,
     /// Load generator CPU per received packet (all client threads), nanoseconds.
     pub client_cpu_ns_per_packet: f64,
+    /// The machine's 1-minute load average at the end of the window (`/proc/loadavg`): above
+    /// the core count, other work shared the cores and wall-clock figures suffer first.
+    pub load_avg: Option<f64>,
 }
 
 /// Runs one scenario once against an already running server.
@@ -244,6 +247,9 @@ pub fn run(cfg: &RunConfig) -> Result<RunResult, BenchError> {
     run.broadcast(|| Command::Measure(false));
     let window = t0.elapsed().as_secs_f64();
     let cpu1 = probe.and_then(|p| p.cpu_ns().ok());
+    let load_avg = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_ascii_whitespace().next()?.parse().ok());
     let report = run.collect()?;
     let srtp_profile = run
         .profiles
@@ -314,6 +320,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunResult, BenchError> {
         } else {
             0.0
         },
+        load_avg,
     })
 }
 
