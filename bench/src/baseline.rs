@@ -72,7 +72,7 @@ fn drain(batch: &mut RxBatch, sock: &std::net::UdpSocket, hist: &mut Histogram<u
     while let Ok(n) = batch.recv(sock.as_raw_fd()) {
         let batch_ns = stamp_clock_ns();
         for i in 0..n {
-            if let Some((data, _, at)) = batch.get(i)
+            if let Some((data, _, at)) = batch.get(i, 0)
                 && let Some(stamp) = Stamp::read(data)
             {
                 let us = at.unwrap_or(batch_ns).saturating_sub(stamp.sent_ns) / 1000;

@@ -86,6 +86,10 @@ struct Cli {
     /// 0 wakes for every packet).
     #[arg(long, default_value_t = 2000)]
     rx_coalesce_us: u64,
+    /// Client sockets do not set UDP_GRO: the server's GSO sends are then segmented again
+    /// on loopback, on the server's CPU (no real network charges a sender for that).
+    #[arg(long)]
+    no_client_gro: bool,
     /// Room or mountpoint id to create and use.
     #[arg(long, default_value_t = 4242)]
     room: u64,
@@ -171,6 +175,7 @@ fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
         },
         room: cli.room,
         rx_coalesce: Duration::from_micros(cli.rx_coalesce_us),
+        client_gro: !cli.no_client_gro,
         progress: true,
     };
     let mut results: Vec<RunResult> = Vec::new();

@@ -61,6 +61,9 @@ pub struct RunConfig {
     /// Least time between two wakeups of a client thread once everyone connected (see
     /// [`WorkerConfig::rx_coalesce`]).
     pub rx_coalesce: Duration,
+    /// Client sockets take GSO sends whole (`UDP_GRO`), as behind a NIC with segmentation
+    /// offload; off, loopback re-segments them on the server's CPU.
+    pub client_gro: bool,
     /// Room or mountpoint id to create and use.
     pub room: u64,
     /// Print a progress line (on a terminal only).
@@ -109,6 +112,8 @@ pub struct RunResult {
     pub added_p99_us: u64,
     /// The SRTP profile the clients negotiated (the most common one, if they differ).
     pub srtp_profile: Option<String>,
+    /// Whether client sockets took GSO sends whole (`UDP_GRO`).
+    pub client_gro: bool,
     /// Server CPU nanoseconds per received packet in the window.
     pub server_cpu_ns_per_packet: Option<f64>,
     /// Server CPU use in the window, in cores.
@@ -294,6 +299,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunResult, BenchError> {
         baseline_p99_us: baseline.p99_us,
         added_p99_us: pct(0.99).saturating_sub(baseline.p99_us),
         srtp_profile,
+        client_gro: cfg.client_gro,
         server_cpu_ns_per_packet: server_cpu
             .filter(|_| received > 0)
             .map(|c| c / received as f64),
@@ -359,6 +365,7 @@ impl Running {
                 max_in_flight: cfg.max_in_flight,
                 setup_timeout: cfg.setup_timeout,
                 rx_coalesce: cfg.rx_coalesce,
+                client_gro: cfg.client_gro,
             };
             handles.push(worker::spawn(config, rx, progress_tx.clone()));
             commands.push(tx);

@@ -148,6 +148,8 @@ pub struct WorkerConfig {
     /// one reads many packets (zero: wake for every packet). Latency is unaffected: it is
     /// taken from kernel receive timestamps.
     pub rx_coalesce: Duration,
+    /// Client sockets take a server's GSO sends whole (`UDP_GRO`, see [`crate::rx`]).
+    pub client_gro: bool,
 }
 
 /// Runs a worker thread until [`Command::Stop`]; progress goes to `progress`.
@@ -598,8 +600,11 @@ impl Worker {
         let addr = socket
             .local_addr()
             .map_err(|e| BenchError::Setup(e.to_string()))?;
-        rx::enable_timestamps(std::os::fd::AsRawFd::as_raw_fd(&socket))
-            .map_err(|e| BenchError::Setup(format!("SO_TIMESTAMPNS: {e}")))?;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&socket);
+        rx::enable_timestamps(fd).map_err(|e| BenchError::Setup(format!("SO_TIMESTAMPNS: {e}")))?;
+        if self.config.client_gro {
+            rx::enable_gro(fd).map_err(|e| BenchError::Setup(format!("UDP_GRO: {e}")))?;
+        }
         self.poll
             .registry()
             .register(&mut socket, Token(idx), Interest::READABLE)
@@ -712,8 +717,15 @@ impl Worker {
             // and the `now` the peer's state machine sees.
             let batch_ns = stamp_clock_ns();
             let now = Instant::now();
-            for i in 0..n {
-                let Some((buf, Some(from), rx_ns)) = self.rx.get(i) else {
+            let mut next = (0, 0);
+            while next.0 < n {
+                let (i, seg) = next;
+                next = if seg + 1 < self.rx.segments(i) {
+                    (i, seg + 1)
+                } else {
+                    (i + 1, 0)
+                };
+                let Some((buf, Some(from), rx_ns)) = self.rx.get(i, seg) else {
                     continue;
                 };
                 let Some(peer) = c.peer.as_mut() else {

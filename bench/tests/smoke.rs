@@ -98,6 +98,7 @@ fn webinar_of_two_subscribers_receives_authenticated_stamped_media_from_portunus
         srtp: vec![portunus_dtls::SrtpProfile::AeadAes128Gcm],
         room: 77,
         rx_coalesce: Duration::from_millis(2),
+        client_gro: true,
         progress: false,
     };
     let r = scenario::run(&cfg).expect("the run completes");
