@@ -200,6 +200,8 @@ fn start_dataplane(config: &Config) -> Result<webrtc::Shared, String> {
     if let Some(interface) = config.general.interface {
         dp.bind = vec![interface];
     }
+    // For measurements: one send per datagram, as on a kernel without UDP GSO.
+    dp.gso = std::env::var_os("PORTUNUS_NO_GSO").is_none_or(|v| v.is_empty() || v == "0");
     dp.stats_interval = Some(webrtc::STATS_INTERVAL);
     if let Some((low, high)) = config.media.rtp_port_range {
         dp.port_base = low;

@@ -39,9 +39,11 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod baseline;
 pub mod control;
 pub mod media;
 pub mod report;
+pub mod rx;
 pub mod scenario;
 pub mod sdp;
 pub mod server;

@@ -77,9 +77,19 @@ struct Cli {
     /// Setups in flight per client thread.
     #[arg(long, default_value_t = 16)]
     max_in_flight: usize,
-    /// SRTP profiles the clients offer.
-    #[arg(long, value_enum, default_value = "cm80")]
+    /// SRTP profiles the clients offer (`any`: GCM first, so both servers use it when they
+    /// support it; the negotiated profile is in every result).
+    #[arg(long, value_enum, default_value = "any")]
     srtp: SrtpArg,
+    /// Once everyone connected, a client thread wakes at most once per this many µs, so each
+    /// wakeup reads many packets (latency comes from kernel receive timestamps either way;
+    /// 0 wakes for every packet).
+    #[arg(long, default_value_t = 2000)]
+    rx_coalesce_us: u64,
+    /// Client sockets do not set UDP_GRO: the server's GSO sends are then segmented again
+    /// on loopback, on the server's CPU (no real network charges a sender for that).
+    #[arg(long)]
+    no_client_gro: bool,
     /// Room or mountpoint id to create and use.
     #[arg(long, default_value_t = 4242)]
     room: u64,
@@ -95,7 +105,8 @@ struct Cli {
     /// Start each server in turn and run the scenario against each (alternating order).
     #[arg(long)]
     compare: bool,
-    /// Servers for --compare: portunus, janus, janus-el1 (event_loops = 1).
+    /// Servers for --compare: portunus, portunus-nogso (UDP GSO off), janus, janus-el1
+    /// (event_loops = 1).
     #[arg(
         long,
         value_delimiter = ',',
@@ -163,6 +174,8 @@ fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
             SrtpArg::Any => vec![SrtpProfile::AeadAes128Gcm, SrtpProfile::Aes128CmSha1_80],
         },
         room: cli.room,
+        rx_coalesce: Duration::from_micros(cli.rx_coalesce_us),
+        client_gro: !cli.no_client_gro,
         progress: true,
     };
     let mut results: Vec<RunResult> = Vec::new();
@@ -260,16 +273,19 @@ impl Cli {
 fn print_one(r: &RunResult) {
     let opt = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.0}"));
     eprintln!(
-        "{} N={}: {}/{} connected, {:.0} pkt/s, loss {:.3} %, p50/p99/p99.9 {}/{}/{} µs, server {} CPU-ns/pkt, {} KiB/sub, {:.1} setups/s, client {:.0} CPU-ns/pkt{}",
+        "{} N={}: {}/{} connected, {}, {:.0} pkt/s, loss {:.3} %, p50/p99/p99.9 {}/{}/{} µs (baseline p99 {} µs, added {} µs), server {} CPU-ns/pkt, {} KiB/sub, {:.1} setups/s, client {:.0} CPU-ns/pkt{}",
         r.server,
         r.n,
         r.connected,
         r.connected + r.failed,
+        r.srtp_profile.as_deref().unwrap_or("no SRTP"),
         r.egress_pps,
         r.loss_pct,
         r.latency_p50_us,
         r.latency_p99_us,
         r.latency_p999_us,
+        r.baseline_p99_us,
+        r.added_p99_us,
         opt(r.server_cpu_ns_per_packet),
         opt(r.rss_kib_per_subscriber),
         r.setups_per_s,

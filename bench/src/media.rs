@@ -34,7 +34,8 @@ pub struct Stamp {
     pub stream: u32,
     /// Sequence within the stream, from 0.
     pub seq: u64,
-    /// `CLOCK_MONOTONIC` nanoseconds at send.
+    /// [`stamp_clock_ns`] (`CLOCK_REALTIME`) nanoseconds at send: the clock of the kernel's
+    /// receive timestamps, so latency is measured up to the socket, not to the reader.
     pub sent_ns: u64,
 }
 
@@ -314,6 +315,13 @@ fn write_rtp(
 /// the machine (the feeder, the clients and the servers' view of time).
 pub fn mono_ns() -> u64 {
     clock_ns(libc::CLOCK_MONOTONIC)
+}
+
+/// The clock of every [`Stamp`]: `CLOCK_REALTIME` in nanoseconds, the clock `SO_TIMESTAMPNS`
+/// receive timestamps use (there is no monotonic choice for them). Runs last seconds; a step
+/// of the wall clock during one would show as a latency outlier.
+pub fn stamp_clock_ns() -> u64 {
+    clock_ns(libc::CLOCK_REALTIME)
 }
 
 /// CPU time of the calling thread in nanoseconds.

@@ -8,20 +8,26 @@ use crate::scenario::RunResult;
 /// A markdown table with one row per run.
 pub fn markdown(results: &[RunResult]) -> String {
     let mut s = String::from(
-        "| scenario | server | N | connected | egress pkt/s | loss % | p50 µs | p99 µs | p99.9 µs | server CPU-ns/pkt | server cores | RSS KiB/sub | setups/s | CPU-ms/setup | client CPU-ns/pkt |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| scenario | server | SRTP | N | connected | egress pkt/s | loss % | p50 µs | p99 µs | p99.9 µs | baseline p99 µs | added p99 µs | server CPU-ns/pkt | server cores | RSS KiB/sub | setups/s | CPU-ms/setup | client CPU-ns/pkt | load avg |\n\
+         |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in results {
         let opt =
             |v: Option<f64>, d: usize| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.d$}"));
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {}/{} | {:.0} | {:.3} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {:.0} |",
+            "| {} | {} | {} | {} | {}/{} | {:.0} | {:.3} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {:.0} | {} |",
             serde_json::to_value(r.scenario)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default(),
             r.server,
+            match r.srtp_profile.as_deref() {
+                Some("AEAD_AES_128_GCM") => "GCM",
+                Some("AES_CM_128_HMAC_SHA1_80") => "CM-80",
+                Some(other) => other,
+                None => "–",
+            },
             r.n,
             r.connected,
             r.connected + r.failed,
@@ -30,12 +36,15 @@ pub fn markdown(results: &[RunResult]) -> String {
             r.latency_p50_us,
             r.latency_p99_us,
             r.latency_p999_us,
+            r.baseline_p99_us,
+            r.added_p99_us,
             opt(r.server_cpu_ns_per_packet, 0),
             opt(r.server_cores, 2),
             opt(r.rss_kib_per_subscriber, 0),
             r.setups_per_s,
             opt(r.server_cpu_ms_per_setup, 2),
             r.client_cpu_ns_per_packet,
+            opt(r.load_avg, 1),
         );
     }
     s

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::BenchError;
 use crate::control::Control;
-use crate::media::{MediaConfig, MediaSource, mono_ns};
+use crate::media::{MediaConfig, MediaSource, stamp_clock_ns};
 use crate::server::ServerProbe;
 use crate::worker::{self, Command, PeerSpec, Progress, Role, WorkerConfig, WorkerReport};
 
@@ -58,6 +58,12 @@ pub struct RunConfig {
     pub setup_timeout: Duration,
     /// SRTP profiles offered.
     pub srtp: Vec<portunus_dtls::SrtpProfile>,
+    /// Least time between two wakeups of a client thread once everyone connected (see
+    /// [`WorkerConfig::rx_coalesce`]).
+    pub rx_coalesce: Duration,
+    /// Client sockets take GSO sends whole (`UDP_GRO`), as behind a NIC with segmentation
+    /// offload; off, loopback re-segments them on the server's CPU.
+    pub client_gro: bool,
     /// Room or mountpoint id to create and use.
     pub room: u64,
     /// Print a progress line (on a terminal only).
@@ -97,6 +103,17 @@ pub struct RunResult {
     pub latency_p99_us: u64,
     /// 99.9th percentile.
     pub latency_p999_us: u64,
+    /// The same latency measured without a server, just before the window: stamped packets
+    /// from one loopback socket to another, received like media. 50th percentile, µs.
+    pub baseline_p50_us: u64,
+    /// 99th percentile of the baseline.
+    pub baseline_p99_us: u64,
+    /// `latency_p99_us − baseline_p99_us`: what the server adds at the 99th percentile.
+    pub added_p99_us: u64,
+    /// The SRTP profile the clients negotiated (the most common one, if they differ).
+    pub srtp_profile: Option<String>,
+    /// Whether client sockets took GSO sends whole (`UDP_GRO`).
+    pub client_gro: bool,
     /// Server CPU nanoseconds per received packet in the window.
     pub server_cpu_ns_per_packet: Option<f64>,
     /// Server CPU use in the window, in cores.
@@ -117,6 +134,9 @@ pub struct RunResult {
     pub first_media_p50_ms: f64,
     /// Load generator CPU per received packet (all client threads), nanoseconds.
     pub client_cpu_ns_per_packet: f64,
+    /// The machine's 1-minute load average at the end of the window (`/proc/loadavg`): above
+    /// the core count, other work shared the cores and wall-clock figures suffer first.
+    pub load_avg: Option<f64>,
 }
 
 /// Runs one scenario once against an already running server.
@@ -217,8 +237,13 @@ pub fn run(cfg: &RunConfig) -> Result<RunResult, BenchError> {
     let outcome = run.wait_setups(subscribers, budget, "subscribers")?;
     let join_time = join_started.elapsed().as_secs_f64();
     let cpu_after_join = probe.and_then(|p| p.cpu_ns().ok());
-    // Phase 3: warm-up, then the window.
-    run.sleep(cfg.warmup, "warm-up");
+    // Phase 3: warm-up (with the no-server latency baseline), then the window.
+    let baseline_started = Instant::now();
+    let baseline = crate::baseline::measure()?;
+    run.sleep(
+        cfg.warmup.saturating_sub(baseline_started.elapsed()),
+        "warm-up",
+    );
     let rss_at_n = probe.and_then(|p| p.rss_kib().ok());
     let cpu0 = probe.and_then(|p| p.cpu_ns().ok());
     let t0 = Instant::now();
@@ -227,7 +252,15 @@ pub fn run(cfg: &RunConfig) -> Result<RunResult, BenchError> {
     run.broadcast(|| Command::Measure(false));
     let window = t0.elapsed().as_secs_f64();
     let cpu1 = probe.and_then(|p| p.cpu_ns().ok());
+    let load_avg = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_ascii_whitespace().next()?.parse().ok());
     let report = run.collect()?;
+    let srtp_profile = run
+        .profiles
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(p, _)| (*p).to_owned());
     run.stop();
     stop_feeder.store(true, Ordering::Relaxed);
     if let Some(f) = feeder {
@@ -262,6 +295,11 @@ pub fn run(cfg: &RunConfig) -> Result<RunResult, BenchError> {
         latency_p50_us: pct(0.5),
         latency_p99_us: pct(0.99),
         latency_p999_us: pct(0.999),
+        baseline_p50_us: baseline.p50_us,
+        baseline_p99_us: baseline.p99_us,
+        added_p99_us: pct(0.99).saturating_sub(baseline.p99_us),
+        srtp_profile,
+        client_gro: cfg.client_gro,
         server_cpu_ns_per_packet: server_cpu
             .filter(|_| received > 0)
             .map(|c| c / received as f64),
@@ -288,6 +326,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunResult, BenchError> {
         } else {
             0.0
         },
+        load_avg,
     })
 }
 
@@ -301,6 +340,7 @@ struct Running {
     show: bool,
     connected: usize,
     failed: usize,
+    profiles: std::collections::BTreeMap<&'static str, usize>,
 }
 
 #[derive(Debug, Default)]
@@ -324,6 +364,8 @@ impl Running {
                 srtp: cfg.srtp.clone(),
                 max_in_flight: cfg.max_in_flight,
                 setup_timeout: cfg.setup_timeout,
+                rx_coalesce: cfg.rx_coalesce,
+                client_gro: cfg.client_gro,
             };
             handles.push(worker::spawn(config, rx, progress_tx.clone()));
             commands.push(tx);
@@ -337,6 +379,7 @@ impl Running {
             show: cfg.progress && std::io::stderr().is_terminal(),
             connected: 0,
             failed: 0,
+            profiles: std::collections::BTreeMap::new(),
         })
     }
 
@@ -409,7 +452,8 @@ impl Running {
             Progress::Joined { id, publisher } => {
                 self.publisher_ids.insert(id, publisher);
             }
-            Progress::Connected { setup, .. } => {
+            Progress::Connected { setup, profile, .. } => {
+                *self.profiles.entry(profile.unwrap_or("none")).or_default() += 1;
                 out.connected += 1;
                 self.connected += 1;
                 out.setup_ms.push(setup.as_secs_f64() * 1e3);
@@ -572,7 +616,7 @@ fn spawn_feeder(
         let mut buf = [0u8; 1500];
         while !stop.load(Ordering::Relaxed) {
             let now = Instant::now();
-            while let Some(len) = source.poll_packet(now, mono_ns(), &mut buf) {
+            while let Some(len) = source.poll_packet(now, stamp_clock_ns(), &mut buf) {
                 let port = if buf[1] & 0x7f == crate::media::OPUS_PT {
                     audio_port
                 } else {

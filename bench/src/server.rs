@@ -87,6 +87,8 @@ fn clock_ticks_per_second() -> u64 {
 pub enum ServerKind {
     /// Portunus (this project).
     Portunus,
+    /// Portunus with UDP GSO off (`PORTUNUS_NO_GSO=1`): one send per datagram.
+    PortunusNoGso,
     /// Janus 1.1 as packaged (one thread per handle).
     Janus,
     /// Janus with `event_loops = 1`.
@@ -98,6 +100,7 @@ impl ServerKind {
     pub fn label(self) -> &'static str {
         match self {
             Self::Portunus => "portunus",
+            Self::PortunusNoGso => "portunus-nogso",
             Self::Janus => "janus",
             Self::JanusEventLoop => "janus-el1",
         }
@@ -107,6 +110,7 @@ impl ServerKind {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "portunus" => Some(Self::Portunus),
+            "portunus-nogso" => Some(Self::PortunusNoGso),
             "janus" => Some(Self::Janus),
             "janus-el1" => Some(Self::JanusEventLoop),
             _ => None,
@@ -148,8 +152,12 @@ impl Launcher {
     /// [`BenchError::Server`] when it cannot be started or does not listen within 20 s.
     pub fn start(&self, kind: ServerKind) -> Result<RunningServer, BenchError> {
         let server = match kind {
-            ServerKind::Portunus => {
-                let child = Command::new("taskset")
+            ServerKind::Portunus | ServerKind::PortunusNoGso => {
+                let mut command = Command::new("taskset");
+                if kind == ServerKind::PortunusNoGso {
+                    command.env("PORTUNUS_NO_GSO", "1");
+                }
+                let child = command
                     .arg("-c")
                     .arg(self.server_core.to_string())
                     .arg(&self.portunus_bin)

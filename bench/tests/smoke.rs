@@ -97,6 +97,8 @@ fn webinar_of_two_subscribers_receives_authenticated_stamped_media_from_portunus
         setup_timeout: Duration::from_secs(10),
         srtp: vec![portunus_dtls::SrtpProfile::AeadAes128Gcm],
         room: 77,
+        rx_coalesce: Duration::from_millis(2),
+        client_gro: true,
         progress: false,
     };
     let r = scenario::run(&cfg).expect("the run completes");
@@ -111,6 +113,8 @@ fn webinar_of_two_subscribers_receives_authenticated_stamped_media_from_portunus
     assert!(r.received > 150, "received only {} packets", r.received);
     assert!(r.loss_pct < 5.0, "loss {} %", r.loss_pct);
     assert!(r.latency_p50_us > 0 && r.latency_p50_us < 500_000);
+    assert_eq!(r.srtp_profile.as_deref(), Some("AEAD_AES_128_GCM"));
+    assert!(r.baseline_p99_us >= r.baseline_p50_us && r.baseline_p50_us > 0);
     assert!(r.server_cpu_ns_per_packet.is_some());
     assert!(r.rss_kib.is_some_and(|kib| kib > 0));
 }

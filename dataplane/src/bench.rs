@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use portunus_rtp::codec::VideoCodec;
 use portunus_rtp::{ExtIdMap, PacketKind, RtpPacket, classify};
 use portunus_srtp::{DtlsSrtpKeys, SrtpContext, SrtpProfile};
 
@@ -43,7 +44,8 @@ impl Publisher {
         }
     }
 
-    /// The next SRTP packet with `payload` bytes of VP8-like payload, written into `out`.
+    /// The next SRTP packet with `payload` bytes of VP8 payload (a descriptor with a 15-bit
+    /// picture id, as browsers send, then filler), written into `out`.
     pub fn next(&mut self, payload: usize, out: &mut [u8]) -> usize {
         self.seq = self.seq.wrapping_add(1);
         let mut hdr = [0u8; 12];
@@ -54,6 +56,9 @@ impl Publisher {
         hdr[8..12].copy_from_slice(&PUBLISHER_SSRC.to_be_bytes());
         out[..12].copy_from_slice(&hdr);
         out[12..12 + payload].fill(0x5a);
+        // X=1, then I=1 with M=1: a 15-bit picture id (one per packet here).
+        let pid = 0x8000 | (self.seq & 0x7fff);
+        out[12..16].copy_from_slice(&[0x80, 0x80, (pid >> 8) as u8, pid as u8]);
         self.tx.protect_rtp(out, 12 + payload).expect("protect")
     }
 }
@@ -80,7 +85,8 @@ impl std::fmt::Debug for ForwardPath {
 }
 
 impl ForwardPath {
-    /// A path with `n` subscribers using `profile` (GSO grouping off: no sends happen).
+    /// A path with `n` subscribers using `profile`. Each packet's sends are grouped as the
+    /// shard groups them (GSO on), then dropped: no system call happens.
     pub fn new(n: usize, profile: SrtpProfile) -> Self {
         let publisher_addr: SocketAddr = "192.0.2.1:40000".parse().expect("addr");
         let mut router = Router::default();
@@ -104,7 +110,7 @@ impl ForwardPath {
                 extensions: ext.clone(),
                 clock_rate: 90_000,
                 kind: MediaKind::Video,
-                codec: None,
+                codec: Some(VideoCodec::Vp8),
                 simulcast: None,
             };
             let idx = fwd.add_local(Sub::new(&s, i, std::time::Duration::from_millis(500)));
@@ -117,7 +123,7 @@ impl ForwardPath {
             rx: context(profile, 1),
             fwd,
             subscribers,
-            tx: TxQueue::new(n.max(1), false),
+            tx: TxQueue::new(n.max(1), true),
             counters: Counters::default(),
             source,
             publisher_addr,
@@ -171,9 +177,11 @@ impl ForwardPath {
                 *dst,
                 &mut self.counters,
                 plain,
+                info.vp8,
             );
         }
         let queued = self.subscribers.len().max(1) - self.tx.free();
+        self.tx.plan();
         self.tx.clear();
         queued
     }

@@ -178,6 +178,9 @@ pub(crate) struct Sub {
     /// Paused ([`crate::ShardCommand::PauseForward`]): nothing is sent, everything else
     /// (rewrite, layer wishes, statistics) is kept for the resume.
     pub(crate) paused: bool,
+    /// Where this stream's state sits in the subscriber's SRTP context (a hint, checked by
+    /// the context), so protecting skips the SSRC lookup.
+    pub(crate) srtp_hint: usize,
 }
 
 /// How a new subscription to an RTP input's video begins: on a keyframe, the one the input
@@ -230,6 +233,7 @@ impl Sub {
                 Start::Live
             },
             paused: false,
+            srtp_hint: 0,
         }
     }
 
@@ -322,6 +326,18 @@ impl Sub {
         pkt: &mut RtpPacketMut<'_>,
         original: bool,
     ) -> bool {
+        self.rewrite_known(now, pkt, original, None)
+    }
+
+    /// [`Self::rewrite`], given the packet's VP8 ids as the fan-out already read them once
+    /// for every subscriber (`None`: read them here).
+    pub(crate) fn rewrite_known(
+        &mut self,
+        now: Instant,
+        pkt: &mut RtpPacketMut<'_>,
+        original: bool,
+        vp8_ids: Option<Vp8Ids>,
+    ) -> bool {
         if !self.rewriter.rewrite(now, pkt) {
             return false;
         }
@@ -332,7 +348,10 @@ impl Sub {
         }
         pkt.remap_extension_ids(&self.extensions);
         if let Some(v) = self.vp8.as_mut() {
-            v.apply(pkt.payload_mut(), original);
+            match vp8_ids {
+                Some(ids) => v.apply_ids(pkt.payload_mut(), original, ids),
+                None => v.apply(pkt.payload_mut(), original),
+            }
         }
         true
     }
@@ -361,6 +380,15 @@ pub(crate) struct PacketInfo {
     pub(crate) layer_sync: bool,
     /// The first packet of a frame: temporal changes happen there only.
     pub(crate) frame_start: bool,
+    /// The VP8 descriptor's ids (VP8 only), so subscribers need not parse it again.
+    pub(crate) vp8: Option<Vp8Ids>,
+}
+
+/// The VP8 payload descriptor fields a subscriber's rewrite renumbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Vp8Ids {
+    pub(crate) picture_id: Option<u16>,
+    pub(crate) tl0_pic_idx: Option<u8>,
 }
 
 impl PacketInfo {
@@ -374,10 +402,15 @@ impl PacketInfo {
             tid: None,
             layer_sync: false,
             frame_start: true,
+            vp8: None,
         };
         if codec == Some(VideoCodec::Vp8)
             && let Ok(d) = Vp8Descriptor::parse(payload)
         {
+            info.vp8 = Some(Vp8Ids {
+                picture_id: d.picture_id,
+                tl0_pic_idx: d.tl0_pic_idx,
+            });
             info.tid = d.tid;
             info.layer_sync = d.layer_sync.unwrap_or(false);
             info.frame_start = d.start_of_partition && d.partition_index == 0;
@@ -562,18 +595,30 @@ impl Vp8Rewrite {
         let Ok(d) = Vp8Descriptor::parse(payload) else {
             return;
         };
+        let ids = Vp8Ids {
+            picture_id: d.picture_id,
+            tl0_pic_idx: d.tl0_pic_idx,
+        };
+        self.apply_ids(payload, original, ids);
+    }
+
+    /// [`Self::apply`] with the descriptor's ids already read. The payload is written only
+    /// when an offset moves them: until the first source change, never.
+    pub(crate) fn apply_ids(&mut self, payload: &mut [u8], original: bool, ids: Vp8Ids) {
         if self.resync && original {
             self.resync = false;
-            if let (Some(p), Some(last)) = (d.picture_id, self.last_pid) {
+            if let (Some(p), Some(last)) = (ids.picture_id, self.last_pid) {
                 self.pid_offset = last.wrapping_add(1).wrapping_sub(p);
             }
-            if let (Some(t), Some(last)) = (d.tl0_pic_idx, self.last_tl0) {
+            if let (Some(t), Some(last)) = (ids.tl0_pic_idx, self.last_tl0) {
                 self.tl0_offset = last.wrapping_add(1).wrapping_sub(t);
             }
         }
-        if let Some(p) = d.picture_id {
+        if let Some(p) = ids.picture_id {
             let out = p.wrapping_add(self.pid_offset) & 0x7fff;
-            let _ = vp8::set_picture_id(payload, out);
+            if self.pid_offset & 0x7fff != 0 {
+                let _ = vp8::set_picture_id(payload, out);
+            }
             let newer = self
                 .last_pid
                 .is_none_or(|l| out.wrapping_sub(l) & 0x7fff < 0x4000);
@@ -581,9 +626,11 @@ impl Vp8Rewrite {
                 self.last_pid = Some(out);
             }
         }
-        if let Some(t) = d.tl0_pic_idx {
+        if let Some(t) = ids.tl0_pic_idx {
             let out = t.wrapping_add(self.tl0_offset);
-            let _ = vp8::set_tl0_pic_idx(payload, out);
+            if self.tl0_offset != 0 {
+                let _ = vp8::set_tl0_pic_idx(payload, out);
+            }
             let newer = self.last_tl0.is_none_or(|l| out.wrapping_sub(l) < 0x80);
             if original && newer {
                 self.last_tl0 = Some(out);
@@ -1004,7 +1051,11 @@ mod tests {
                 keyframe: false,
                 tid: Some(2),
                 layer_sync: true,
-                frame_start: true
+                frame_start: true,
+                vp8: Some(Vp8Ids {
+                    picture_id: Some(300),
+                    tl0_pic_idx: Some(4)
+                }),
             }
         );
         assert!(info(0, &vp8_packet(7, 0, 300, 4, 0, false, true)).keyframe);

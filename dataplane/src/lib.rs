@@ -215,7 +215,7 @@ impl DataplaneConfig {
             event_queue: 8192,
             xshard_queue: 1024,
             xshard_buffers: 2048,
-            tx_slots: 2048,
+            tx_slots: 4096,
             gso: true,
             dscp: 0,
         }

@@ -194,6 +194,31 @@ impl SrtpContext {
     /// `TooManyStreams`, `TooOld` for a sequence number before the stream's first that would
     /// need a negative ROC, `KeyExhausted`.
     pub fn protect_rtp(&mut self, buf: &mut [u8], len: usize) -> Result<usize, SrtpError> {
+        self.protect_rtp_inner(buf, len, None)
+    }
+
+    /// [`protect_rtp`](Self::protect_rtp) for a caller that sends one SSRC on this context
+    /// over and over (a forwarder's subscription): `hint` remembers where the stream's state
+    /// sits, so the next packet skips the lookup. Any value is safe: a stale hint is checked
+    /// and replaced. Start with `0`.
+    ///
+    /// # Errors
+    /// As [`protect_rtp`](Self::protect_rtp).
+    pub fn protect_rtp_hinted(
+        &mut self,
+        buf: &mut [u8],
+        len: usize,
+        hint: &mut usize,
+    ) -> Result<usize, SrtpError> {
+        self.protect_rtp_inner(buf, len, Some(hint))
+    }
+
+    fn protect_rtp_inner(
+        &mut self,
+        buf: &mut [u8],
+        len: usize,
+        hint: Option<&mut usize>,
+    ) -> Result<usize, SrtpError> {
         let Some(pkt) = buf.get(..len) else {
             return Err(SrtpError::BufferTooSmall { needed: len });
         };
@@ -209,7 +234,14 @@ impl SrtpContext {
             return Err(SrtpError::BufferTooSmall { needed });
         }
 
-        let i = self.streams.find_or_insert(h.ssrc)?;
+        let i = match hint {
+            Some(hint) => {
+                let i = self.streams.find_hinted(h.ssrc, *hint)?;
+                *hint = i;
+                i
+            }
+            None => self.streams.find_or_insert(h.ssrc)?,
+        };
         let window = &mut self.streams.get_mut(i).rtp;
         let index = window.estimate_rtp_index(h.seq)?;
         window.accept(index);

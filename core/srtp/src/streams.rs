@@ -104,6 +104,15 @@ impl Streams {
         Ok(i)
     }
 
+    /// Position of `ssrc` when the caller believes it is at `hint` (no search, and the
+    /// shared last-hit cache is left alone); otherwise as [`Self::find_or_insert`].
+    pub(crate) fn find_hinted(&mut self, ssrc: u32, hint: usize) -> Result<usize, SrtpError> {
+        if self.ssrcs.get(hint) == Some(&ssrc) {
+            return Ok(hint);
+        }
+        self.find_or_insert(ssrc)
+    }
+
     pub(crate) fn get(&self, i: usize) -> &StreamState {
         &self.states[i]
     }
@@ -126,6 +135,19 @@ impl Streams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stale_hint_is_checked_and_a_good_one_skips_the_search() {
+        let mut s = Streams::new();
+        let a = s.find_hinted(50, 7).unwrap();
+        let b = s.find_hinted(10, a).unwrap();
+        // 10 sorts before 50: inserting it moved 50, so `a` is stale now.
+        assert_eq!((a, b), (0, 0));
+        assert_eq!(s.find_hinted(50, a).unwrap(), 1);
+        assert_eq!(s.find_hinted(50, 1).unwrap(), 1);
+        assert_eq!(s.find_hinted(10, 1).unwrap(), 0);
+        assert_eq!(s.len(), 2);
+    }
 
     #[test]
     fn finds_streams_after_out_of_order_inserts() {

@@ -106,8 +106,15 @@ impl TxQueue {
     /// A queue of `slots` datagrams; `gso` allows grouping into UDP_SEGMENT sends.
     pub(crate) fn new(slots: usize, gso: bool) -> Self {
         let slots = slots.max(1);
+        let mut arena = vec![0u8; slots * SLOT].into_boxed_slice();
+        // Fault every page in now: the arena is a fixed cost of the shard, and touching it
+        // lazily would show up as memory growth with the first large fan-out instead.
+        for page in arena.chunks_mut(4096) {
+            // SAFETY: `page` is a live, writable, non-empty slice of the arena.
+            unsafe { std::ptr::write_volatile(page.as_mut_ptr(), 0) };
+        }
         Self {
-            arena: vec![0u8; slots * SLOT].into_boxed_slice(),
+            arena,
             entries: Vec::with_capacity(slots),
             slots,
             gso,

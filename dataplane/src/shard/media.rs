@@ -14,7 +14,7 @@ use smallvec::SmallVec;
 
 use super::{Inbound, MAX_INBOUND, Session, State};
 use crate::counters::{Counters, DropReason};
-use crate::forward::{Sub, Verdict};
+use crate::forward::{Sub, Verdict, Vp8Ids};
 use crate::io::MAX_DATAGRAM;
 use crate::io::{Sockets, TxQueue};
 use crate::msg::{MediaKind, ShardEvent, ShardId, StreamKey};
@@ -329,6 +329,7 @@ impl State {
                     &self.addrs,
                     &mut self.counters,
                     plain,
+                    info.vp8,
                 ),
                 Verdict::Skip => {
                     sub.rewriter.skip(info.seq);
@@ -590,7 +591,12 @@ fn retransmit(
     }
 }
 
-/// Rewrites and protects one packet for one subscriber and queues it.
+/// Rewrites and protects one packet for one subscriber and queues it; `vp8_ids` are the
+/// packet's VP8 ids as the fan-out read them.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the hot path takes split borrows of the shard state"
+)]
 pub(crate) fn forward_one(
     now: Instant,
     sub: &mut Sub,
@@ -599,6 +605,7 @@ pub(crate) fn forward_one(
     addrs: &[SocketAddr],
     counters: &mut Counters,
     plain: &[u8],
+    vp8_ids: Option<Vp8Ids>,
 ) {
     let Some(s) = sessions.get_mut(sub.slot) else {
         counters.drop(DropReason::SubscriberNotReady);
@@ -616,7 +623,8 @@ pub(crate) fn forward_one(
         counters.drop(DropReason::SubscriberNotReady);
         return;
     };
-    forward_into(now, sub, srtp, tx, sock, path.remote, counters, plain);
+    let dst = path.remote;
+    forward_into(now, sub, srtp, tx, sock, dst, counters, plain, vp8_ids);
 }
 
 /// The per-subscriber core of the fan-out: copy into a send slot, rewrite, protect, queue.
@@ -633,6 +641,7 @@ pub(crate) fn forward_into(
     dst: SocketAddr,
     counters: &mut Counters,
     plain: &[u8],
+    vp8_ids: Option<Vp8Ids>,
 ) {
     let Some(slot) = tx.slot() else {
         counters.drop(DropReason::TxFull);
@@ -648,11 +657,11 @@ pub(crate) fn forward_into(
         counters.drop(DropReason::Malformed);
         return;
     };
-    if !sub.rewrite(now, &mut pkt, true) {
+    if !sub.rewrite_known(now, &mut pkt, true, vp8_ids) {
         return;
     }
     let payload = pkt.as_packet().payload().len() as u64;
-    match srtp.protect_rtp(slot, n) {
+    match srtp.protect_rtp_hinted(slot, n, &mut sub.srtp_hint) {
         Ok(len) => {
             tx.push(sock, dst, len);
             counters.rtp_out += 1;

@@ -266,7 +266,10 @@ impl State {
             timers: BinaryHeap::with_capacity(64),
             dirty: Vec::with_capacity(64),
             fwd: Forwarding::default(),
-            tx_reserve: (init.tx_slots / 2).max(1),
+            // A quarter stays free for what the iteration sends after receiving (RTCP,
+            // retransmissions); the rest holds whole frames for many subscribers, so a
+            // frame's packets to one subscriber leave in one GSO send.
+            tx_reserve: (init.tx_slots / 4).max(1),
             tx,
             mesh: init.mesh,
             pool: Pool::new(init.pool_buffers),
