@@ -30,7 +30,7 @@ pub struct Baseline {
     pub p99_us: u64,
 }
 
-/// Sends [`PACKETS`] stamped datagrams over loopback and measures send stamp → kernel
+/// Sends `PACKETS` stamped datagrams over loopback and measures send stamp → kernel
 /// receive timestamp. Takes about 0.2 s.
 ///
 /// # Errors
