@@ -178,10 +178,15 @@ impl Client {
             "janus-protocol".parse().expect("header"),
         );
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        // A generous timeout for the handshake (a loaded machine may take a while to answer);
+        // a short one afterwards, so that polling for events does not stall the media loop.
         stream
-            .set_read_timeout(Some(Duration::from_millis(20)))
+            .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");
         let (ws, _) = tungstenite::client(request, stream).expect("handshake");
+        ws.get_ref()
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .expect("timeout");
         Self { ws }
     }
 
