@@ -25,9 +25,10 @@ describe("demo pages", { timeout: 10 * CASE_MS }, () => {
     const s = await waitForState(page, state, (s) => s && s.connected !== undefined, 10_000, "info");
     assert.equal(s.connected, true);
     assert.ok(Object.keys(s.info.plugins).includes("janus.plugin.echotest"));
+    assert.ok(Object.keys(s.info.plugins).includes("janus.plugin.audiobridge"));
     const links = await page.$$eval("a.demo", (as) => as.map((a) => a.getAttribute("href")));
     assert.deepEqual(links.sort(), [
-      "/demos/echotest.html", "/demos/status.html", "/demos/streaming.html",
+      "/demos/audiobridge.html", "/demos/echotest.html", "/demos/status.html", "/demos/streaming.html",
       "/demos/textroom.html", "/demos/videoroom.html",
     ]);
     await page.close();
