@@ -22,7 +22,7 @@ use portunus_ctrl::{RunningServer, Server};
 use portunus_dataplane::{Dataplane, DataplaneConfig};
 use portunus_dtls::{DtlsCertificate, DtlsConfig, DtlsOptions};
 use portunus_sdp::jsep::{self, AnswerConfig};
-use serde_json::json;
+use serde_json::{Value, json};
 use str0m::Event;
 use str0m::media::{Direction, MediaKind};
 
@@ -164,6 +164,9 @@ struct Peer {
     /// When ICE and DTLS came up: the tone's 20 ms frames are timed from here.
     connected_at: Option<Instant>,
     heard: Vec<Vec<u8>>,
+    /// The RFC 6464 audio level (-dBov) its packets carry, if any; at 127 (silence) its
+    /// frames are silent too.
+    audio_level: Option<u8>,
 }
 
 impl Peer {
@@ -172,7 +175,7 @@ impl Peer {
     }
 
     /// Attaches `plugin` and sends `body` with an audio offer; takes the answer.
-    fn join_with(api: &mut Client, plugin: &str, body: &serde_json::Value, tone: f64) -> Self {
+    fn join_with(api: &mut Client, plugin: &str, body: &Value, tone: f64) -> Self {
         let (session, handle) = api.attach(plugin);
         let mut browser = Browser::new();
         let mut change = browser.rtc.sdp_api();
@@ -203,6 +206,7 @@ impl Peer {
             connected: false,
             connected_at: None,
             heard: Vec::new(),
+            audio_level: None,
         }
     }
 
@@ -224,14 +228,29 @@ impl Peer {
             .connected_at
             .is_some_and(|t| now >= t + Duration::from_millis(20 * u64::from(self.sent)))
         {
+            let amplitude = if self.audio_level == Some(127) {
+                0.0
+            } else {
+                8000.0
+            };
             let mut frame = [0i16; 960];
             for (k, s) in frame.iter_mut().enumerate() {
                 let t = f64::from(self.sent * 960 + k as u32) / 48_000.0;
-                *s = (8000.0 * (2.0 * std::f64::consts::PI * self.tone * t).sin()) as i16;
+                *s = (amplitude * (2.0 * std::f64::consts::PI * self.tone * t).sin()) as i16;
             }
             let mut payload = [0u8; 1500];
             let len = self.encoder.encode(&frame, &mut payload).expect("encode");
-            self.browser.send_opus(self.mid, now, &payload[..len]);
+            match self.audio_level {
+                Some(level) => crate::talking_tests::send_opus_with_level(
+                    &mut self.browser,
+                    self.mid,
+                    u64::from(self.sent),
+                    now,
+                    level,
+                    &payload[..len],
+                ),
+                None => self.browser.send_opus(self.mid, now, &payload[..len]),
+            }
             self.sent += 1;
         }
     }
@@ -312,34 +331,44 @@ fn two_peers_in_a_mix_each_hear_the_other_and_not_themselves() {
 /// Moves both peers and drains both API connections until `done` holds or `limit` passes;
 /// the events the API connections got, in order.
 fn run_until(
+    peers: (&mut Peer, &mut Peer),
+    apis: (&mut Client, &mut Client),
+    limit: Duration,
+    done: impl Fn(&Peer, &Peer) -> bool,
+) -> Vec<Value> {
+    let (mut events, of_b) = run_until_each(peers, apis, limit, |a, b, _, _| done(a, b));
+    events.extend(of_b);
+    events
+}
+
+/// [`run_until`] with the events of each API connection apart (`a`'s, `b`'s), which `done`
+/// sees too.
+fn run_until_each(
     (a, b): (&mut Peer, &mut Peer),
     (api_a, api_b): (&mut Client, &mut Client),
     limit: Duration,
-    done: impl Fn(&Peer, &Peer) -> bool,
-) -> Vec<serde_json::Value> {
+    done: impl Fn(&Peer, &Peer, &[Value], &[Value]) -> bool,
+) -> (Vec<Value>, Vec<Value>) {
     let deadline = Instant::now() + limit;
-    let mut events = Vec::new();
-    while Instant::now() < deadline && !done(a, b) {
+    let (mut of_a, mut of_b) = (Vec::new(), Vec::new());
+    while Instant::now() < deadline && !done(a, b, &of_a, &of_b) {
         let now = Instant::now();
         a.step(now);
         b.step(now);
         while let Some(e) = api_a.try_recv() {
-            events.push(e);
+            of_a.push(e);
         }
         while let Some(e) = api_b.try_recv() {
-            events.push(e);
+            of_b.push(e);
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-    events
+    (of_a, of_b)
 }
 
-/// The real AudioBridge plugin and Janus's sample room 1234 (16 kHz): two str0m participants
-/// hear each other through the mixer, and once one mutes itself (`configure`), the other hears
-/// only silence while the mix keeps flowing.
-#[test]
-fn audiobridge_room_1234_mixes_two_participants_and_mute_silences_one() {
-    let server = crate::webrtc_tests::start_server_plus(
+/// A server with the real AudioBridge plugin (its sample room 1234 included).
+fn start_audiobridge_server() -> RunningServer {
+    crate::webrtc_tests::start_server_plus(
         Duration::from_secs(10),
         crate::webrtc_tests::free_udp_port(),
         |cp| {
@@ -351,7 +380,15 @@ fn audiobridge_room_1234_mixes_two_participants_and_mute_silences_one() {
             );
             cp.register_plugin(Box::new(audiobridge)).expect("register");
         },
-    );
+    )
+}
+
+/// The real AudioBridge plugin and Janus's sample room 1234 (16 kHz): two str0m participants
+/// hear each other through the mixer, and once one mutes itself (`configure`), the other hears
+/// only silence while the mix keeps flowing.
+#[test]
+fn audiobridge_room_1234_mixes_two_participants_and_mute_silences_one() {
+    let server = start_audiobridge_server();
     let ws = server.ports.ws.expect("ws port");
     let (mut api_a, mut api_b) = (Client::connect(ws), Client::connect(ws));
     let join = |display: &str| json!({"request": "join", "room": 1234, "display": display});
@@ -445,5 +482,89 @@ fn audiobridge_room_1234_mixes_two_participants_and_mute_silences_one() {
         dropped_muted < 20,
         "{dropped_muted} packets reached the mixer while alice was muted"
     );
+    server.stop().expect("the server stops cleanly");
+}
+
+/// The AudioBridge event data of Janus message `v`, when it is a talk-detection event.
+fn talk_event(v: &Value) -> Option<&Value> {
+    let data = &v["plugindata"]["data"];
+    (v["janus"] == "event"
+        && (data["audiobridge"] == "talking" || data["audiobridge"] == "stopped-talking"))
+        .then_some(data)
+}
+
+/// The talk-detection events among `events`.
+fn talk_events(events: &[Value]) -> Vec<&Value> {
+    events.iter().filter_map(talk_event).collect()
+}
+
+/// Talk detection through the real AudioBridge plugin, shards and mixer: in a room created
+/// with `audiolevel_event`, a participant whose packets carry a loud RFC 6464 level (10 dBov)
+/// is announced as `talking` to both participants (the speaker included, audiobridge.md
+/// §4.6), and once its packets say silence (127), as `stopped-talking`. The other participant
+/// sends no levels and is never announced.
+#[test]
+fn audiobridge_announces_talking_and_stopped_talking_to_the_whole_room() {
+    const ROOM: u64 = 4321;
+    let server = start_audiobridge_server();
+    let ws = server.ports.ws.expect("ws port");
+    let (mut api_a, mut api_b) = (Client::connect(ws), Client::connect(ws));
+    let ab = "janus.plugin.audiobridge";
+
+    // The room: talk detection over 10 packets (200 ms), talking below 25 dBov on average.
+    let (session, handle) = api_a.attach(ab);
+    api_a.send(
+        &json!({"janus": "message", "transaction": "create", "session_id": session,
+        "handle_id": handle, "body": {"request": "create", "room": ROOM,
+        "audiolevel_event": true, "audio_active_packets": 10, "audio_level_average": 25}}),
+    );
+    let created = (0..10)
+        .map(|_| api_a.recv())
+        .find(|v| v["transaction"] == "create")
+        .expect("a reply to create");
+    assert_eq!(
+        created["plugindata"]["data"],
+        json!({"audiobridge": "created", "room": ROOM, "permanent": false}),
+        "{created}"
+    );
+
+    let join = |id: u64, display: &str| json!({"request": "join", "room": ROOM, "id": id, "display": display});
+    let mut a = Peer::join_with(&mut api_a, ab, &join(1, "alice"), 700.0);
+    let mut b = Peer::join_with(&mut api_b, ab, &join(2, "bob"), 1900.0);
+    a.audio_level = Some(10);
+
+    let talking = json!({"audiobridge": "talking", "room": ROOM, "id": 1});
+    let stopped = json!({"audiobridge": "stopped-talking", "room": ROOM, "id": 1});
+    let has = |events: &[Value], want: &Value| talk_events(events).contains(&want);
+    let (of_a, of_b) = run_until_each(
+        (&mut a, &mut b),
+        (&mut api_a, &mut api_b),
+        Duration::from_secs(20),
+        |_, _, of_a, of_b| has(of_a, &talking) && has(of_b, &talking),
+    );
+    assert!(a.connected && b.connected, "ICE/DTLS never connected");
+    for (name, events) in [("alice", &of_a), ("bob", &of_b)] {
+        assert_eq!(
+            talk_events(events),
+            vec![&talking],
+            "{name} hears alice talking, once"
+        );
+    }
+
+    // Alice goes quiet: both hear that she stopped, and nothing about bob, who sends no levels.
+    a.audio_level = Some(127);
+    let (of_a, of_b) = run_until_each(
+        (&mut a, &mut b),
+        (&mut api_a, &mut api_b),
+        Duration::from_secs(20),
+        |_, _, of_a, of_b| has(of_a, &stopped) && has(of_b, &stopped),
+    );
+    for (name, events) in [("alice", &of_a), ("bob", &of_b)] {
+        assert_eq!(
+            talk_events(events),
+            vec![&stopped],
+            "{name} hears alice stop talking, once"
+        );
+    }
     server.stop().expect("the server stops cleanly");
 }

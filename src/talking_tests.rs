@@ -31,6 +31,19 @@ fn videoroom() -> portunus_plugins::videoroom::VideoRoom {
 
 /// Writes one 20 ms Opus packet with audio level `level` (-dBov).
 fn send_level(browser: &mut Browser, mid: Mid, n: u64, now: Instant, level: u8) {
+    send_opus_with_level(browser, mid, n, now, level, &[0xfc, 0xff, 0xfe]);
+}
+
+/// Writes 20 ms Opus frame number `n` (`payload`) with audio level `level` (-dBov) in the
+/// RFC 6464 extension; 127 (silence) is marked as no voice.
+pub(crate) fn send_opus_with_level(
+    browser: &mut Browser,
+    mid: Mid,
+    n: u64,
+    now: Instant,
+    level: u8,
+    payload: &[u8],
+) {
     let Some(w) = browser.rtc.writer(mid) else {
         return;
     };
@@ -41,8 +54,7 @@ fn send_level(browser: &mut Browser, mid: Mid, n: u64, now: Instant, level: u8) 
     if let Some(pt) = opus {
         let time = MediaTime::new(n * 960, Frequency::FORTY_EIGHT_KHZ);
         let w = w.audio_level(-(level as i8), level < 127);
-        w.write(pt, now, time, &[0xfc, 0xff, 0xfe][..])
-            .expect("write");
+        w.write(pt, now, time, payload).expect("write");
     }
 }
 

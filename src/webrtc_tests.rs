@@ -472,6 +472,36 @@ fn echotest_echoes_media_and_data_through_the_dataplane() {
             .expect("per-shard packet counters on /metrics");
     assert!(received >= 5, "{received}");
 
+    // So do its sends (datagrams or GSO batches), which grow while the echo goes on.
+    let sends = |metrics: &str| shard_sum(metrics, "portunus_shard_sends_total");
+    let sends_before = eventually(|| Some(sends(&http_get(admin, "/metrics"))).filter(|n| *n > 0))
+        .expect("per-shard send counters on /metrics");
+    let (mut metrics, mut next_poll) = (String::new(), Instant::now());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && sends(&metrics) <= sends_before {
+        let now = Instant::now();
+        browser.send_opus(mid, now, b"echo me");
+        let _echoes = browser.pump(now);
+        while api.try_recv().is_some() {}
+        if now >= next_poll {
+            metrics = http_get(admin, "/metrics");
+            next_poll = now + Duration::from_millis(250);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let sends_after = sends(&metrics);
+    assert!(
+        sends_after > sends_before,
+        "{sends_before} -> {sends_after}"
+    );
+    let packets_out = shard_sum(&metrics, "portunus_shard_packets_out_total");
+    assert!(
+        sends_after <= packets_out,
+        "{sends_after} sends, {packets_out} datagrams"
+    );
+    assert!(metrics.contains("# TYPE portunus_shard_gso_sends_total counter\n"));
+    assert!(metrics.contains("# TYPE portunus_shard_gso_datagrams_total counter\n"));
+
     // Admin handle_info shows the PeerConnection as the dataplane reports it.
     let request = json!({"janus": "handle_info", "transaction": "h", "session_id": session,
         "handle_id": handle});
@@ -565,9 +595,14 @@ pub(crate) fn eventually<T>(mut probe: impl FnMut() -> Option<T>) -> Option<T> {
 
 /// The sum of `portunus_shard_packets_in_total` over all shards.
 pub(crate) fn shard_packets_in(metrics: &str) -> u64 {
+    shard_sum(metrics, "portunus_shard_packets_in_total")
+}
+
+/// The sum of the per-shard samples of metric `family` over all shards.
+pub(crate) fn shard_sum(metrics: &str, family: &str) -> u64 {
     metrics
         .lines()
-        .filter(|l| l.starts_with("portunus_shard_packets_in_total{"))
+        .filter(|l| l.strip_prefix(family).is_some_and(|r| r.starts_with('{')))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
 }

@@ -67,11 +67,18 @@ pub struct ShardCounters {
     pub bytes_in: u64,
     /// Bytes sent.
     pub bytes_out: u64,
+    /// Sends: datagrams or GSO batches handed to the kernel (one per GSO batch).
+    pub sends: u64,
+    /// Sends that carried more than one GSO segment.
+    pub gso_sends: u64,
+    /// Datagrams carried by those GSO sends.
+    pub gso_datagrams: u64,
     /// Dropped datagrams by reason (the dataplane's `DropReason` names).
     pub drops: Vec<(String, u64)>,
     /// PeerConnections the shard holds now (a gauge).
     pub peers: u64,
-    /// Forwards (subscriber × stream) the shard holds now (a gauge).
+    /// Forwards the shard holds now, media (subscriber × stream) and data (viewer × data
+    /// input) (a gauge).
     pub forwards: u64,
 }
 
@@ -268,11 +275,34 @@ impl Metrics {
                 2,
             ),
             ("portunus_shard_bytes_out_total", "Bytes sent per shard.", 3),
+            (
+                "portunus_shard_sends_total",
+                "Sends per shard, one per datagram or GSO batch (packets out / sends = datagrams per send).",
+                4,
+            ),
+            (
+                "portunus_shard_gso_sends_total",
+                "Sends per shard that carried more than one GSO segment.",
+                5,
+            ),
+            (
+                "portunus_shard_gso_datagrams_total",
+                "Datagrams carried by GSO sends per shard.",
+                6,
+            ),
         ] {
             let _ = writeln!(o, "# HELP {name} {help}");
             let _ = writeln!(o, "# TYPE {name} counter");
             for (shard, c) in &self.shards {
-                let v = [c.packets_in, c.packets_out, c.bytes_in, c.bytes_out][get];
+                let v = [
+                    c.packets_in,
+                    c.packets_out,
+                    c.bytes_in,
+                    c.bytes_out,
+                    c.sends,
+                    c.gso_sends,
+                    c.gso_datagrams,
+                ][get];
                 let _ = writeln!(o, "{name}{{shard=\"{shard}\"}} {v}");
             }
         }
@@ -284,7 +314,7 @@ impl Metrics {
             ),
             (
                 "portunus_shard_forwards",
-                "Forwards (subscriber x stream) per shard.",
+                "Forwards per shard (media: subscriber x stream; data: viewer x data input).",
                 1,
             ),
         ] {
@@ -368,6 +398,10 @@ mod tests {
             0,
             ShardCounters {
                 packets_in: 5,
+                packets_out: 40,
+                sends: 12,
+                gso_sends: 4,
+                gso_datagrams: 32,
                 drops: vec![("no_session".into(), 2)],
                 ..Default::default()
             },
@@ -389,6 +423,15 @@ mod tests {
         assert!(t.contains("portunus_admin_requests_total{verb=\"other\"} 1\n"));
         assert!(t.contains("portunus_shard_peer_connections{shard=\"0\"} 3\n"));
         assert!(t.contains("portunus_shard_forwards{shard=\"0\"} 0\n"));
+        assert!(t.contains("# TYPE portunus_shard_sends_total counter\n"));
+        assert!(
+            t.contains("portunus_shard_sends_total{shard=\"0\"} 12\n"),
+            "{t}"
+        );
+        assert!(t.contains("# TYPE portunus_shard_gso_sends_total counter\n"));
+        assert!(t.contains("portunus_shard_gso_sends_total{shard=\"0\"} 4\n"));
+        assert!(t.contains("# TYPE portunus_shard_gso_datagrams_total counter\n"));
+        assert!(t.contains("portunus_shard_gso_datagrams_total{shard=\"0\"} 32\n"));
         assert_well_formed(&t);
     }
 

@@ -73,6 +73,7 @@ fn dataplane_events_reach_clients_through_a_loop_hook() {
         3,
         ShardCounters {
             packets_in: 42,
+            sends: 9,
             ..Default::default()
         },
     ))
@@ -90,6 +91,10 @@ fn dataplane_events_reach_clients_through_a_loop_hook() {
     let text = String::from_utf8(admin.get("/metrics").body).unwrap();
     assert!(
         text.contains("portunus_shard_packets_in_total{shard=\"3\"} 42\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("portunus_shard_sends_total{shard=\"3\"} 9\n"),
         "{text}"
     );
     assert!(

@@ -251,6 +251,7 @@ fn status_json_lists_each_shards_counters() {
                 drops: vec![("no_route".into(), 2)],
                 peers: 3,
                 forwards: 4,
+                ..Default::default()
             };
             cp.set_shard_counters(shard, c);
         }

@@ -118,6 +118,8 @@ pub struct Counters {
     pub tx_sends: u64,
     /// Sends that carried more than one GSO segment.
     pub tx_gso_sends: u64,
+    /// Datagrams (GSO segments) carried by those sends.
+    pub tx_gso_datagrams: u64,
     /// RTP packets decrypted from peers.
     pub rtp_in: u64,
     /// RTCP compound packets decrypted from peers.
@@ -213,7 +215,7 @@ pub struct ShardStats {
     pub shard: ShardId,
     /// PeerConnections on the shard.
     pub peers: u32,
-    /// Forwards (subscriber × stream) on the shard.
+    /// Forwards on the shard: media (subscriber × stream) and data (viewer × data input).
     pub forwards: u32,
     /// The counters.
     pub counters: Counters,

@@ -128,8 +128,14 @@ fn relays_text_and_binary_to_both_shards(backend: BackendKind) {
     }
     watch(&dp, &blind, text, MessageKind::String, false);
     settle(&dp, &mut [&mut near, &mut far, &mut blind], &mut events);
-    let before = stats(&dp, ShardId(0), &mut [], &mut events).counters;
-    let before_far = stats(&dp, ShardId(1), &mut [], &mut events).counters;
+    let near_stats = stats(&dp, ShardId(0), &mut [], &mut events);
+    let far_stats = stats(&dp, ShardId(1), &mut [], &mut events);
+    // The forwards gauge counts data forwards (viewer × input): near's two on shard 0, far's
+    // two and blind's one on shard 1.
+    assert_eq!(near_stats.forwards, 2, "data forwards on shard 0");
+    assert_eq!(far_stats.forwards, 3, "data forwards on shard 1");
+    let before = near_stats.counters;
+    let before_far = far_stats.counters;
 
     let texts: Vec<Vec<u8>> = vec![
         b"caption one".to_vec(),

@@ -127,9 +127,22 @@ fn forwarding_across_shards(backend: BackendKind) {
     assert!(s0.counters.pli_sent >= 1);
     assert_eq!(s0.counters.drops(DropReason::QueueFull), 0);
     eprintln!(
-        "{backend:?}: shard 0 sends {} (GSO {}) for {} datagrams",
-        s0.counters.tx_sends, s0.counters.tx_gso_sends, s0.counters.tx_datagrams
+        "{backend:?}: shard 0 sends {} (GSO {} carrying {}) for {} datagrams",
+        s0.counters.tx_sends,
+        s0.counters.tx_gso_sends,
+        s0.counters.tx_gso_datagrams,
+        s0.counters.tx_datagrams
     );
+    for c in [&s0.counters, &s1.counters] {
+        // Every send carries at least one datagram and a GSO send at least two.
+        assert!(c.tx_sends >= 1 && c.tx_sends <= c.tx_datagrams, "{c:?}");
+        assert!(c.tx_gso_datagrams >= 2 * c.tx_gso_sends, "{c:?}");
+        assert!(c.tx_gso_datagrams <= c.tx_datagrams, "{c:?}");
+        assert!(
+            c.tx_datagrams - c.tx_gso_datagrams == c.tx_sends - c.tx_gso_sends,
+            "sends without GSO carry one datagram each: {c:?}"
+        );
+    }
     dp.stop();
 }
 

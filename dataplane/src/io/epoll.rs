@@ -195,6 +195,7 @@ impl Backend for EpollBackend {
                         report.bytes += u64::from(g.bytes);
                         if g.count > 1 {
                             report.gso_sends += 1;
+                            report.gso_datagrams += u64::from(g.count);
                         }
                     }
                     sent += n as usize;

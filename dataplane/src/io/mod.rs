@@ -40,6 +40,7 @@ pub(crate) struct SendReport {
     pub(crate) bytes: u64,
     pub(crate) sends: u64,
     pub(crate) gso_sends: u64,
+    pub(crate) gso_datagrams: u64,
     pub(crate) failed: u64,
 }
 

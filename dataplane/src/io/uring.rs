@@ -376,6 +376,7 @@ impl Backend for UringBackend {
                             report.bytes += u64::from(g.bytes);
                             if g.count > 1 {
                                 report.gso_sends += 1;
+                                report.gso_datagrams += u64::from(g.count);
                             }
                         }
                     }

@@ -51,6 +51,13 @@ pub(crate) struct DataRoutes {
     channels: HashMap<PeerId, ChannelId>,
 }
 
+impl DataRoutes {
+    /// Data forwards (viewer × data input) on this shard, for the stats snapshot.
+    pub(super) fn forward_count(&self) -> usize {
+        self.viewers.values().map(SmallVec::len).sum()
+    }
+}
+
 impl State {
     /// [`crate::ShardCommand::AddDataForward`].
     pub(super) fn add_data_forward(&mut self, s: &DataSubscription) {

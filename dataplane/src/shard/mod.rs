@@ -569,7 +569,7 @@ impl State {
         let stats = ShardStats {
             shard: self.id,
             peers: self.sessions.len() as u32,
-            forwards: self.fwd.subs.len() as u32,
+            forwards: (self.fwd.subs.len() + self.data.forward_count()) as u32,
             counters: self.counters.clone(),
         };
         self.events
@@ -716,6 +716,7 @@ impl<B: Backend> Shard<B> {
         c.tx_bytes += r.bytes;
         c.tx_sends += r.sends;
         c.tx_gso_sends += r.gso_sends;
+        c.tx_gso_datagrams += r.gso_datagrams;
         c.drop_n(DropReason::SendFailed, r.failed);
     }
 
