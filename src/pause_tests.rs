@@ -16,7 +16,7 @@ use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind};
 
 use crate::streaming_data_tests::{sync, watch};
-use crate::videoroom_shards_tests::{Participant, ROOM, Viewer, opus_frame, vp8_frame, write};
+use crate::videoroom_shards_tests::{Publisher, Viewer, opus_frame, vp8_frame, write};
 use crate::webrtc_tests::{Browser, Client, free_udp_port, start_server, start_server_with};
 
 /// How long media flows for one count.
@@ -266,35 +266,13 @@ fn videoroom_subscriber_pause_stops_its_streams_and_start_resumes_them() {
     let server = start_server_with(Duration::from_secs(30), free_udp_port());
     let ws = server.ports.ws.expect("ws port");
 
-    // The publisher: Opus + VP8, sendonly.
-    let mut publisher = Participant::new(ws);
-    publisher.message(
-        json!({"request": "join", "ptype": "publisher", "room": ROOM, "display": "alice"}),
-        None,
-    );
-    let joined = publisher.wait_event(|d| d["videoroom"] == "joined");
-    let feed = joined["plugindata"]["data"]["id"]
-        .as_u64()
-        .expect("publisher id");
-    let mut sender = Browser::new();
-    let mut change = sender.rtc.sdp_api();
-    let audio_mid = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-    let video_mid = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
-    let (offer, pending) = change.apply().expect("offer");
-    publisher.message(
-        json!({"request": "publish"}),
-        Some(json!({"type": "offer", "sdp": offer.to_sdp_string()})),
-    );
-    let configured = publisher.wait_event(|d| d["configured"] == "ok");
-    let answer = configured["jsep"]["sdp"].as_str().expect("answer");
-    sender
-        .rtc
-        .sdp_api()
-        .accept_answer(
-            pending,
-            str0m::change::SdpAnswer::from_sdp_string(answer).expect("str0m parses it"),
-        )
-        .expect("str0m accepts the answer");
+    let Publisher {
+        participant: mut publisher,
+        mut sender,
+        feed,
+        audio_mid,
+        video_mid,
+    } = Publisher::publish(ws, "alice");
     // Subscribing needs the publisher up on the server's side too (`webrtcup`).
     assert!(
         connect(|| {

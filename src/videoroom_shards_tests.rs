@@ -215,35 +215,13 @@ fn a_publisher_reaches_subscribers_on_two_shards_and_unpublish_updates_them() {
     );
     watcher.wait_event(|d| d["videoroom"] == "joined");
 
-    // The publisher: Opus + VP8, sendonly.
-    let mut publisher = Participant::new(ws);
-    publisher.message(
-        json!({"request": "join", "ptype": "publisher", "room": ROOM, "display": "alice"}),
-        None,
-    );
-    let joined = publisher.wait_event(|d| d["videoroom"] == "joined");
-    let feed = joined["plugindata"]["data"]["id"]
-        .as_u64()
-        .expect("publisher id");
-    let mut sender = Browser::new();
-    let mut change = sender.rtc.sdp_api();
-    let audio_mid = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-    let video_mid = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
-    let (offer, pending) = change.apply().expect("offer");
-    publisher.message(
-        json!({"request": "publish"}),
-        Some(json!({"type": "offer", "sdp": offer.to_sdp_string()})),
-    );
-    let configured = publisher.wait_event(|d| d["configured"] == "ok");
-    let answer = configured["jsep"]["sdp"].as_str().expect("answer");
-    sender
-        .rtc
-        .sdp_api()
-        .accept_answer(
-            pending,
-            str0m::change::SdpAnswer::from_sdp_string(answer).expect("str0m parses it"),
-        )
-        .expect("str0m accepts the answer");
+    let Publisher {
+        participant: mut publisher,
+        mut sender,
+        feed,
+        audio_mid,
+        video_mid,
+    } = Publisher::publish(ws, "alice");
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut up = false;
     while !up && Instant::now() < deadline {
@@ -353,4 +331,59 @@ fn a_publisher_reaches_subscribers_on_two_shards_and_unpublish_updates_them() {
         );
     }
     server.stop().expect("the server stops cleanly");
+}
+
+/// A VideoRoom publisher in [`ROOM`] whose str0m peer sends Opus + VP8 (sendonly): joined,
+/// published, and the server's answer accepted (ICE/DTLS still to run: pump `sender`).
+pub(crate) struct Publisher {
+    /// Its Janus API handle.
+    pub(crate) participant: Participant,
+    /// Its str0m peer.
+    pub(crate) sender: Browser,
+    /// Its publisher id.
+    pub(crate) feed: u64,
+    /// Its audio m-line.
+    pub(crate) audio_mid: Mid,
+    /// Its video m-line.
+    pub(crate) video_mid: Mid,
+}
+
+impl Publisher {
+    pub(crate) fn publish(ws: u16, display: &str) -> Self {
+        let mut participant = Participant::new(ws);
+        participant.message(
+            json!({"request": "join", "ptype": "publisher", "room": ROOM, "display": display}),
+            None,
+        );
+        let joined = participant.wait_event(|d| d["videoroom"] == "joined");
+        let feed = joined["plugindata"]["data"]["id"]
+            .as_u64()
+            .expect("publisher id");
+        let mut sender = Browser::new();
+        let mut change = sender.rtc.sdp_api();
+        let audio_mid = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        let video_mid = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        let (offer, pending) = change.apply().expect("offer");
+        participant.message(
+            json!({"request": "publish"}),
+            Some(json!({"type": "offer", "sdp": offer.to_sdp_string()})),
+        );
+        let configured = participant.wait_event(|d| d["configured"] == "ok");
+        let answer = configured["jsep"]["sdp"].as_str().expect("answer");
+        sender
+            .rtc
+            .sdp_api()
+            .accept_answer(
+                pending,
+                str0m::change::SdpAnswer::from_sdp_string(answer).expect("str0m parses it"),
+            )
+            .expect("str0m accepts the answer");
+        Self {
+            participant,
+            sender,
+            feed,
+            audio_mid,
+            video_mid,
+        }
+    }
 }
