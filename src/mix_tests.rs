@@ -6,27 +6,20 @@
 //! audio offer and emits the mix intents AudioBridge emits (`OpenMix`, then `JoinMix` ahead
 //! of the answer, which exercises the engine's pending join).
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::rc::Rc;
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use portunus_ctrl::config::{Config, JsonStyle};
+use portunus_ctrl::RunningServer;
 use portunus_ctrl::media::{Jsep, JsepType};
 use portunus_ctrl::plugin::{
     MediaCommand, MessageResult, MixParticipant, MixRoom, Plugin, PluginInfo, PluginInput,
     PluginOutput,
 };
-use portunus_ctrl::{RunningServer, Server};
-use portunus_dataplane::{Dataplane, DataplaneConfig};
-use portunus_dtls::{DtlsCertificate, DtlsConfig, DtlsOptions};
 use portunus_sdp::jsep::{self, AnswerConfig};
 use serde_json::{Value, json};
 use str0m::Event;
 use str0m::media::{Direction, MediaKind};
 
-use crate::webrtc::{EngineHook, Shared, WebRtcEngine};
 use crate::webrtc_tests::{Browser, Client, eventually, http_get};
 
 const PLUGIN: &str = "portunus.plugin.testmixer";
@@ -106,38 +99,16 @@ impl Plugin for Mixing {
     }
 }
 
+/// The standard test server plus the test double above.
 fn start_server() -> RunningServer {
-    let mut config = Config::default();
-    config.http.port = 0;
-    config.websockets.port = 0;
-    config.admin.port = 0;
-    config.general.json = JsonStyle::Compact;
-    RunningServer::spawn(config, move |server: &mut Server| {
-        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
-        let cert = DtlsCertificate::generate(wall).expect("certificate");
-        let fingerprint = cert.fingerprint().to_string();
-        let dtls = DtlsConfig::new(&cert, DtlsOptions::default()).expect("dtls");
-        let mut dp = DataplaneConfig::new(Arc::new(dtls));
-        // Two shards: the peers land on different ones.
-        dp.shards = 2;
-        dp.pin_cores = false;
-        dp.bind = vec!["127.0.0.1".parse().expect("ip")];
-        dp.stats_interval = Some(Duration::from_millis(100));
-        let dataplane = Dataplane::start(dp).expect("dataplane");
-        let shared = Rc::new(RefCell::new(Shared::new(
-            dataplane,
-            vec!["127.0.0.1".parse().expect("ip")],
-            fingerprint,
-            0,
-        )));
-        let cp = server.control_plane();
-        cp.register_plugin(Box::new(Mixing::default()))
-            .expect("register");
-        cp.set_media_engine(Box::new(WebRtcEngine(Rc::clone(&shared))));
-        server.add_hook(Box::new(EngineHook(shared)));
-        server.control_plane().start_plugins(Instant::now());
-    })
-    .expect("server")
+    crate::webrtc_tests::start_server_plus(
+        Duration::from_secs(30),
+        crate::webrtc_tests::free_udp_port(),
+        |cp| {
+            cp.register_plugin(Box::new(Mixing::default()))
+                .expect("register");
+        },
+    )
 }
 
 /// Energy of `samples` (48 kHz) at `freq` (Goertzel), normalised by length.
