@@ -52,7 +52,10 @@ fn a_keyframe_is_spread_over_budget_intervals_at_the_pacing_rate() {
     // Bytes out over 30 ms (six intervals) stay within one packet of the budget.
     let bytes: usize = key.iter().map(|p| p.2).sum();
     let budget = 2343.75 * 6.0;
-    assert!((bytes as f64) < budget + 1100.0 && bytes as f64 > budget - 1100.0, "{bytes}");
+    assert!(
+        (bytes as f64) < budget + 1100.0 && bytes as f64 > budget - 1100.0,
+        "{bytes}"
+    );
     // The rest of the keyframe and the next frame (due at 33.3 ms) follow.
     let all = drive(&mut source, start + Duration::from_millis(30), 40);
     assert!(all.iter().filter(|p| p.1 == VP8_PT).count() >= 6 + 6);
