@@ -29,6 +29,7 @@
 //!     simulcast: false,
 //!     audio: true,
 //!     keyframe_interval: Duration::from_secs(2),
+//!     pacing_factor: 2.5,
 //! };
 //! let now = Instant::now();
 //! let mut source = MediaSource::new(now, 0, 1000, &config);

@@ -1,6 +1,11 @@
 //! Synthetic media: VP8-shaped video (optionally three simulcast layers) and Opus-shaped audio,
 //! paced in real time, each packet carrying a [`Stamp`] in its last bytes.
 //!
+//! Video leaves through a [`Pacer`] as a browser's does: a frame's packets are spread at a
+//! pacing rate (by default 2.5 × the video bitrate, in 5 ms budget intervals, the shape of
+//! Chrome's paced sender) instead of leaving as one burst. Audio is never held behind video.
+//! `pacing_factor: 0.0` restores the burst (every packet of a frame at once).
+//!
 //! Nothing is encoded. The VP8 payload descriptor and frame header are real enough for a
 //! server that inspects them (Janus's VideoRoom reads picture ids and keyframe start codes to
 //! switch simulcast layers); the rest of the payload is zeros followed by the stamp.
@@ -25,6 +30,70 @@ const LAYER_SHARE: [f64; 3] = [0.1, 0.33, 1.0];
 const LAYER_SIZE: [(u16, u16); 3] = [(320, 180), (640, 360), (1280, 720)];
 /// A keyframe is three times an ordinary frame.
 const KEYFRAME_FACTOR: usize = 3;
+/// The pacing rate as a multiple of the video bitrate that browsers use (Chrome's
+/// `kDefaultPaceMultiplier`).
+pub const DEFAULT_PACING_FACTOR: f64 = 2.5;
+/// How often the pacer's budget is refilled (Chrome's pacer processes every 5 ms).
+pub const PACING_INTERVAL: Duration = Duration::from_millis(5);
+
+/// A browser-like paced sender's budget: every [`PACING_INTERVAL`] it gets `rate × interval`
+/// bytes; a packet may leave while the budget is positive and may drive it negative (a debt the
+/// next refills pay first); an unused budget does not build up beyond one interval's worth.
+/// Driven by explicit instants, so its release times are deterministic.
+#[derive(Debug, Clone, Copy)]
+pub struct Pacer {
+    bytes_per_interval: f64,
+    budget: f64,
+    /// The next refill not yet applied.
+    next_tick: Instant,
+}
+
+impl Pacer {
+    /// A pacer sending `rate_bps` bits per second, its first interval starting at `now`.
+    pub fn new(now: Instant, rate_bps: f64) -> Self {
+        let bytes_per_interval = rate_bps / 8.0 * PACING_INTERVAL.as_secs_f64();
+        Self {
+            bytes_per_interval,
+            budget: bytes_per_interval,
+            next_tick: now + PACING_INTERVAL,
+        }
+    }
+
+    /// Applies the refills due up to `now`.
+    fn refill(&mut self, now: Instant) {
+        if now < self.next_tick {
+            return;
+        }
+        let ticks = (now - self.next_tick).as_nanos() / PACING_INTERVAL.as_nanos() + 1;
+        // A debt is paid off tick by tick; once it is paid, a tick sets the budget to one
+        // interval's worth (unused budget is not kept), so the result is capped at that.
+        self.budget = (self.budget.min(0.0) + self.bytes_per_interval * ticks as f64)
+            .min(self.bytes_per_interval);
+        self.next_tick += PACING_INTERVAL * ticks as u32;
+    }
+
+    /// Whether a packet may leave at `now`.
+    pub fn can_send(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.budget > 0.0
+    }
+
+    /// Charges `bytes` sent at `now` to the budget (audio too: it is not held, but it counts).
+    pub fn on_sent(&mut self, now: Instant, bytes: usize) {
+        self.refill(now);
+        self.budget -= bytes as f64;
+    }
+
+    /// The earliest instant a packet may leave (in the past when it may leave now).
+    pub fn next_send(&self) -> Instant {
+        if self.budget > 0.0 {
+            return self.next_tick - PACING_INTERVAL;
+        }
+        // Refills needed for the budget to turn positive.
+        let ticks = (-self.budget / self.bytes_per_interval).floor() as u32;
+        self.next_tick + PACING_INTERVAL * ticks
+    }
+}
 
 /// What the sender writes at the end of every payload: where it came from, its sequence in
 /// that stream (independent of the RTP sequence numbers a server rewrites), and when it left.
@@ -85,6 +154,9 @@ pub struct MediaConfig {
     pub audio: bool,
     /// Interval between keyframes.
     pub keyframe_interval: Duration,
+    /// Video pacing rate as a multiple of the video bitrate ([`DEFAULT_PACING_FACTOR`] as in
+    /// browsers); 0 sends every packet of a frame at once (a burst).
+    pub pacing_factor: f64,
 }
 
 /// One outgoing RTP stream.
@@ -114,8 +186,10 @@ pub struct MediaSource {
     keyframe_wanted: bool,
     frames: u64,
     start: Instant,
-    /// Packets of the current frame still to write: (layer, size, first, last, keyframe).
+    /// Packets of the frames still to write: (layer, size, first, last, keyframe).
     queue: VecDeque<(usize, usize, bool, bool, bool)>,
+    /// `None`: bursts.
+    pacer: Option<Pacer>,
 }
 
 impl MediaSource {
@@ -137,6 +211,13 @@ impl MediaSource {
         } else {
             &LAYER_SHARE[2..]
         };
+        let pacer = (config.pacing_factor > 0.0 && config.video_bitrate > 0).then(|| {
+            let total: f64 = layers.iter().sum();
+            Pacer::new(
+                now,
+                config.video_bitrate as f64 * total * config.pacing_factor,
+            )
+        });
         let video = if config.video_bitrate == 0 {
             Vec::new()
         } else {
@@ -160,6 +241,7 @@ impl MediaSource {
             frames: 0,
             start: now,
             queue: VecDeque::with_capacity(64),
+            pacer,
         }
     }
 
@@ -180,16 +262,15 @@ impl MediaSource {
 
     /// When the next packet is due.
     pub fn poll_timeout(&self) -> Instant {
-        if !self.queue.is_empty() {
-            return self.start;
-        }
+        let queued = (!self.queue.is_empty())
+            .then(|| self.pacer.as_ref().map_or(self.start, Pacer::next_send));
         let video = if self.video.is_empty() {
             None
         } else {
             Some(self.next_frame)
         };
         let audio = self.audio.is_some().then_some(self.next_audio);
-        [video, audio]
+        [queued, video, audio]
             .into_iter()
             .flatten()
             .min()
@@ -199,13 +280,11 @@ impl MediaSource {
     /// Writes the next packet due at `now` as plain RTP into `buf` and returns its length;
     /// `sent_ns` goes into the stamp. `buf` must hold 1500 bytes.
     pub fn poll_packet(&mut self, now: Instant, sent_ns: u64, buf: &mut [u8]) -> Option<usize> {
-        if self.queue.is_empty() && !self.video.is_empty() && now >= self.next_frame {
+        // The encoder keeps its frame clock; frames the pacer has not sent yet wait in the queue.
+        if !self.video.is_empty() && now >= self.next_frame {
             self.queue_frame(now);
         }
-        if let Some((layer, size, first, last, key)) = self.queue.pop_front() {
-            let track = &mut self.video[layer];
-            return Some(write_vp8(track, size, first, last, key, sent_ns, buf));
-        }
+        // Audio first: browsers never hold it behind video.
         if let Some(track) = self.audio.as_mut()
             && now >= self.next_audio
         {
@@ -216,9 +295,24 @@ impl MediaSource {
             }
             let len = write_rtp(track, OPUS_PT, true, OPUS_PAYLOAD, sent_ns, buf);
             track.timestamp = track.timestamp.wrapping_add(960);
+            if let Some(pacer) = self.pacer.as_mut() {
+                pacer.on_sent(now, len);
+            }
             return Some(len);
         }
-        None
+        if !self.queue.is_empty()
+            && let Some(pacer) = self.pacer.as_mut()
+            && !pacer.can_send(now)
+        {
+            return None;
+        }
+        let (layer, size, first, last, key) = self.queue.pop_front()?;
+        let track = &mut self.video[layer];
+        let len = write_vp8(track, size, first, last, key, sent_ns, buf);
+        if let Some(pacer) = self.pacer.as_mut() {
+            pacer.on_sent(now, len);
+        }
+        Some(len)
     }
 
     fn queue_frame(&mut self, now: Instant) {
@@ -366,6 +460,7 @@ mod tests {
             simulcast: false,
             audio: true,
             keyframe_interval: Duration::from_secs(2),
+            pacing_factor: DEFAULT_PACING_FACTOR,
         };
         let mut source = MediaSource::new(start, 1, 1000, &config);
         let mut buf = [0u8; 1500];
@@ -399,6 +494,7 @@ mod tests {
             simulcast: true,
             audio: false,
             keyframe_interval: Duration::from_secs(2),
+            pacing_factor: 0.0,
         };
         let mut source = MediaSource::new(start, 0, 50, &config);
         let mut buf = [0u8; 1500];

@@ -8,15 +8,15 @@ use crate::scenario::RunResult;
 /// A markdown table with one row per run.
 pub fn markdown(results: &[RunResult]) -> String {
     let mut s = String::from(
-        "| scenario | server | SRTP | N | connected | egress pkt/s | loss % | p50 µs | p99 µs | p99.9 µs | baseline p99 µs | added p99 µs | server CPU-ns/pkt | server cores | RSS KiB/sub | setups/s | CPU-ms/setup | client CPU-ns/pkt | load avg |\n\
-         |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| scenario | server | SRTP | pacing | N | connected | egress pkt/s | loss % | p50 µs | p99 µs | p99.9 µs | baseline p99 µs | added p99 µs | server CPU-ns/pkt | server cores | RSS KiB/sub | setups/s | CPU-ms/setup | client CPU-ns/pkt | load avg |\n\
+         |---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in results {
         let opt =
             |v: Option<f64>, d: usize| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.d$}"));
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {}/{} | {:.0} | {:.3} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {:.0} | {} |",
+            "| {} | {} | {} | {} | {} | {}/{} | {:.0} | {:.3} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {:.0} | {} |",
             serde_json::to_value(r.scenario)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
@@ -27,6 +27,11 @@ pub fn markdown(results: &[RunResult]) -> String {
                 Some("AES_CM_128_HMAC_SHA1_80") => "CM-80",
                 Some(other) => other,
                 None => "–",
+            },
+            if r.pacing_factor > 0.0 {
+                format!("{}×", r.pacing_factor)
+            } else {
+                "burst".to_owned()
             },
             r.n,
             r.connected,

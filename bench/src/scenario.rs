@@ -114,6 +114,9 @@ pub struct RunResult {
     pub srtp_profile: Option<String>,
     /// Whether client sockets took GSO sends whole (`UDP_GRO`).
     pub client_gro: bool,
+    /// Video pacing rate of the publishers and the feeder as a multiple of the video bitrate
+    /// (2.5 as browsers); 0: each frame left as one burst.
+    pub pacing_factor: f64,
     /// Server CPU nanoseconds per received packet in the window.
     pub server_cpu_ns_per_packet: Option<f64>,
     /// Server CPU use in the window, in cores.
@@ -300,6 +303,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunResult, BenchError> {
         added_p99_us: pct(0.99).saturating_sub(baseline.p99_us),
         srtp_profile,
         client_gro: cfg.client_gro,
+        pacing_factor: cfg.media.pacing_factor,
         server_cpu_ns_per_packet: server_cpu
             .filter(|_| received > 0)
             .map(|c| c / received as f64),

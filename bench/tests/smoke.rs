@@ -90,6 +90,7 @@ fn webinar_of_two_subscribers_receives_authenticated_stamped_media_from_portunus
             simulcast: false,
             audio: true,
             keyframe_interval: Duration::from_secs(1),
+            pacing_factor: portunus_bench::media::DEFAULT_PACING_FACTOR,
         },
         warmup: Duration::from_millis(500),
         duration: Duration::from_secs(2),
