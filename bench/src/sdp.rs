@@ -2,12 +2,12 @@
 //! (they are small and fixed), and what a client needs from the server's description.
 
 use std::fmt::Write as _;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use portunus_dtls::{DtlsRole, Fingerprint};
 use portunus_ice::IceCredentials;
 use portunus_sdp::MediaKind;
-use portunus_sdp::attr::Setup;
+use portunus_sdp::attr::{Candidate, Setup};
 use portunus_sdp::jsep::{RemoteDescription, SdpType};
 
 use crate::BenchError;
@@ -82,16 +82,9 @@ fn candidates(desc: &RemoteDescription) -> Vec<(SocketAddr, u32)> {
         .iter()
         .chain(desc.media.iter().flat_map(|m| m.candidates.iter()));
     let mut out: Vec<(SocketAddr, u32)> = Vec::new();
-    for c in all {
-        if !c.transport.eq_ignore_ascii_case("udp") {
-            continue;
-        }
-        let Ok(ip) = c.address.parse::<IpAddr>() else {
-            continue;
-        };
-        let addr = SocketAddr::new(ip, c.port);
+    for (addr, priority) in all.filter_map(udp_candidate) {
         if !out.iter().any(|(a, _)| *a == addr) {
-            out.push((addr, c.priority));
+            out.push((addr, priority));
         }
     }
     if out.iter().any(|(a, _)| a.ip().is_loopback()) {
@@ -102,17 +95,15 @@ fn candidates(desc: &RemoteDescription) -> Vec<(SocketAddr, u32)> {
 
 /// Parses one trickled `candidate:…` line into a UDP address and priority.
 pub fn parse_trickled(line: &str) -> Option<(SocketAddr, u32)> {
-    let line = line.strip_prefix("a=").unwrap_or(line);
-    let mut f = line.strip_prefix("candidate:")?.split_ascii_whitespace();
-    let _foundation = f.next()?;
-    let _component = f.next()?;
-    if !f.next()?.eq_ignore_ascii_case("udp") {
+    udp_candidate(&Candidate::parse(line.strip_prefix("a=").unwrap_or(line))?)
+}
+
+/// A UDP candidate with an IP address, as its address and priority.
+fn udp_candidate(c: &Candidate) -> Option<(SocketAddr, u32)> {
+    if !c.transport.eq_ignore_ascii_case("udp") {
         return None;
     }
-    let priority = f.next()?.parse().ok()?;
-    let ip: IpAddr = f.next()?.parse().ok()?;
-    let port = f.next()?.parse().ok()?;
-    Some((SocketAddr::new(ip, port), priority))
+    Some((SocketAddr::new(c.ip()?, c.port), c.priority))
 }
 
 /// The publisher's offer: Opus (mid `0`) and VP8 (mid `1`, with `ssrc-group:SIM` when there

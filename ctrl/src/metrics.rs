@@ -158,22 +158,18 @@ impl Metrics {
             "Handles with a PeerConnection.",
             peer_connections as u64,
         );
-        let _ = writeln!(
-            o,
-            "# HELP portunus_api_requests_total Janus API requests by verb."
+        by_verb(
+            &mut o,
+            "portunus_api_requests_total",
+            "Janus API requests by verb.",
+            &self.requests,
         );
-        let _ = writeln!(o, "# TYPE portunus_api_requests_total counter");
-        for (verb, n) in &self.requests {
-            let _ = writeln!(o, "portunus_api_requests_total{{verb=\"{verb}\"}} {n}");
-        }
-        let _ = writeln!(
-            o,
-            "# HELP portunus_admin_requests_total Admin API requests by verb."
+        by_verb(
+            &mut o,
+            "portunus_admin_requests_total",
+            "Admin API requests by verb.",
+            &self.admin_requests,
         );
-        let _ = writeln!(o, "# TYPE portunus_admin_requests_total counter");
-        for (verb, n) in &self.admin_requests {
-            let _ = writeln!(o, "portunus_admin_requests_total{{verb=\"{verb}\"}} {n}");
-        }
         counter(
             &mut o,
             "portunus_sessions_created_total",
@@ -348,6 +344,14 @@ fn known(list: &[&'static str], verb: &str) -> &'static str {
         .find(|v| **v == verb)
         .copied()
         .unwrap_or("other")
+}
+
+/// A counter labelled by `verb`.
+fn by_verb(o: &mut String, name: &str, help: &str, counts: &BTreeMap<&'static str, u64>) {
+    let _ = write!(o, "# HELP {name} {help}\n# TYPE {name} counter\n");
+    for (verb, n) in counts {
+        let _ = writeln!(o, "{name}{{verb=\"{verb}\"}} {n}");
+    }
 }
 
 fn gauge(o: &mut String, name: &str, help: &str, v: u64) {
