@@ -293,26 +293,26 @@ impl Sub {
         let d = match self.selector.as_mut() {
             Some(sel) => sel.select(now, info, seen),
             None if info.layer == 0 => Decision::default(),
-            None => Decision {
-                verdict: Verdict::Drop,
-                ..Decision::default()
-            },
+            None => drop,
         };
         if d.switched {
-            self.rewriter.switch_source();
-            if let Some(v) = self.vp8.as_mut() {
-                v.resync = true;
-            }
+            self.rebase();
         }
         d
     }
 
-    /// The source changed (SwitchForward): re-base everything on the next packet.
-    pub(crate) fn switch_source(&mut self) {
+    /// The packets forwarded come from another stream from the next one on: re-base the
+    /// sequence numbers, timestamps and VP8 ids there.
+    fn rebase(&mut self) {
         self.rewriter.switch_source();
         if let Some(v) = self.vp8.as_mut() {
             v.resync = true;
         }
+    }
+
+    /// The source changed (SwitchForward): re-base everything on the next packet.
+    pub(crate) fn switch_source(&mut self) {
+        self.rebase();
         if let Some(sel) = self.selector.as_mut() {
             sel.current = None;
         }
@@ -391,6 +391,15 @@ pub(crate) struct Vp8Ids {
     pub(crate) tl0_pic_idx: Option<u8>,
 }
 
+impl Vp8Ids {
+    fn of(d: &Vp8Descriptor) -> Self {
+        Self {
+            picture_id: d.picture_id,
+            tl0_pic_idx: d.tl0_pic_idx,
+        }
+    }
+}
+
 impl PacketInfo {
     /// Inspects a decrypted packet of substream `layer`.
     pub(crate) fn inspect(codec: Option<VideoCodec>, layer: u8, pkt: &RtpPacket<'_>) -> Self {
@@ -407,10 +416,7 @@ impl PacketInfo {
         if codec == Some(VideoCodec::Vp8)
             && let Ok(d) = Vp8Descriptor::parse(payload)
         {
-            info.vp8 = Some(Vp8Ids {
-                picture_id: d.picture_id,
-                tl0_pic_idx: d.tl0_pic_idx,
-            });
+            info.vp8 = Some(Vp8Ids::of(&d));
             info.tid = d.tid;
             info.layer_sync = d.layer_sync.unwrap_or(false);
             info.frame_start = d.start_of_partition && d.partition_index == 0;
@@ -595,11 +601,7 @@ impl Vp8Rewrite {
         let Ok(d) = Vp8Descriptor::parse(payload) else {
             return;
         };
-        let ids = Vp8Ids {
-            picture_id: d.picture_id,
-            tl0_pic_idx: d.tl0_pic_idx,
-        };
-        self.apply_ids(payload, original, ids);
+        self.apply_ids(payload, original, Vp8Ids::of(&d));
     }
 
     /// [`Self::apply`] with the descriptor's ids already read. The payload is written only

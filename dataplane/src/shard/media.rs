@@ -445,10 +445,9 @@ impl State {
             return;
         };
         // A NACK names at most 17 packets per pair; bound the work a hostile one can cause.
+        let mut nacked = 0;
         for out_seq in lost.take(MAX_NACKED) {
-            if let Some(s) = self.sessions.get_mut(slot) {
-                s.nacked_in_interval += 1;
-            }
+            nacked += 1;
             let Some(plain) = history.get(sub.rewriter.source_seq(out_seq)) else {
                 self.counters.nack_missed += 1;
                 continue;
@@ -467,6 +466,9 @@ impl State {
                 &mut self.counters,
                 scratch,
             );
+        }
+        if let Some(s) = self.sessions.get_mut(slot) {
+            s.nacked_in_interval += nacked;
         }
     }
 
