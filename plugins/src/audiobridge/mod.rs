@@ -552,17 +552,9 @@ impl AudioBridge {
 
     /// An event to every participant of `room` (except `except`).
     fn notify(&mut self, room: &AbId, except: Option<HandleId>, ev: &Value) {
-        let Some(r) = self.rooms.get(room) else {
-            return;
-        };
-        let targets: Vec<HandleId> = r
-            .participants
-            .values()
-            .copied()
-            .filter(|h| Some(*h) != except)
-            .collect();
-        for h in targets {
-            self.out.event(h, None, ev.clone(), None);
+        if let Some(r) = self.rooms.get(room) {
+            self.out
+                .event_to_all(r.participants.values().copied(), except, ev);
         }
     }
 

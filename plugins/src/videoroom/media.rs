@@ -206,17 +206,9 @@ impl VideoRoom {
 
     /// An event to every publisher-type participant of the room except `except`.
     pub(super) fn notify(&mut self, rid: u64, except: Option<HandleId>, ev: &Value) {
-        let Some(room) = self.rooms.get(&rid) else {
-            return;
-        };
-        let targets: Vec<HandleId> = room
-            .participants
-            .values()
-            .copied()
-            .filter(|h| Some(*h) != except)
-            .collect();
-        for h in targets {
-            self.out.event(h, None, ev.clone(), None);
+        if let Some(room) = self.rooms.get(&rid) {
+            self.out
+                .event_to_all(room.participants.values().copied(), except, ev);
         }
     }
 
