@@ -844,11 +844,6 @@ fn no_recording() -> Failure {
     )
 }
 
-/// Reads a non-negative integer member (already validated).
-fn get_n(body: &Map<String, Value>, name: &str) -> Option<u64> {
-    get_u64(body, name)
-}
-
 impl Plugin for AudioBridge {
     fn info(&self) -> PluginInfo {
         PluginInfo {
