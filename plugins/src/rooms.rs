@@ -179,6 +179,60 @@ pub(crate) fn is_admin(admin_key: Option<&str>, body: &Map<String, Value>) -> bo
     admin_key.is_some_and(|k| get_str(body, "admin_key") == Some(k))
 }
 
+/// Talk detection over `audio_active_packets` packets (VideoRoom and AudioBridge).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TalkWindow {
+    packets: u64,
+    level_sum: u64,
+    pub(crate) talking: bool,
+}
+
+impl TalkWindow {
+    /// Feeds an audio-level report of `packets` packets whose dBov levels sum to `level_sum`;
+    /// returns `(talking, average)` for every window it ends whose decision changed.
+    ///
+    /// Reports sum many packets (the media side sends one every ~250 ms); one that crosses
+    /// the end of a window is split at it, its packets taken at the report's average level,
+    /// so every decision covers exactly `window` packets as in Janus. `window` must not be 0.
+    pub(crate) fn feed(
+        &mut self,
+        packets: u32,
+        level_sum: u32,
+        window: u64,
+        threshold: u64,
+    ) -> Vec<(bool, f64)> {
+        let (mut packets, mut level_sum) = (u64::from(packets), u64::from(level_sum));
+        let mut changes = Vec::new();
+        while packets > 0 {
+            let take = packets.min(window.saturating_sub(self.packets).max(1));
+            // The share of the sum for `take` packets; the last share takes the rest.
+            let share = if take == packets {
+                level_sum
+            } else {
+                level_sum * take / packets
+            };
+            self.packets += take;
+            self.level_sum += share;
+            packets -= take;
+            level_sum -= share;
+            if self.packets < window {
+                break;
+            }
+            let avg = self.level_sum as f64 / self.packets as f64;
+            let talking = avg < threshold as f64;
+            let was = self.talking;
+            *self = Self {
+                talking,
+                ..Self::default()
+            };
+            if talking != was {
+                changes.push((talking, avg));
+            }
+        }
+        changes
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

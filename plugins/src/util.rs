@@ -151,6 +151,20 @@ impl Outbox {
         });
     }
 
+    /// The same plugin event to every handle of `targets` but `except`.
+    pub(crate) fn event_to_all(
+        &mut self,
+        targets: impl IntoIterator<Item = HandleId>,
+        except: Option<HandleId>,
+        data: &Value,
+    ) {
+        for h in targets {
+            if Some(h) != except {
+                self.event(h, None, data.clone(), None);
+            }
+        }
+    }
+
     /// A media intent.
     pub(crate) fn media(&mut self, command: MediaCommand) {
         self.push(PluginOutput::Media(command));

@@ -51,8 +51,8 @@ impl AudioBridge {
         if let Some(id) = requested.as_ref().filter(|id| self.rooms.contains_key(id)) {
             return Err((ERROR_ROOM_EXISTS, format!("Room {id} already exists")));
         }
-        let sampling_rate = get_n(body, "sampling_rate")
-            .or_else(|| get_n(body, "sampling"))
+        let sampling_rate = get_u64(body, "sampling_rate")
+            .or_else(|| get_u64(body, "sampling"))
             .unwrap_or(16_000);
         let rate = u32::try_from(sampling_rate).ok().filter(|r| valid_rate(*r));
         let Some(sampling_rate) = rate else {
@@ -72,7 +72,7 @@ impl AudioBridge {
             }
         };
         let audiolevel_event = get_bool(body, "audiolevel_event").unwrap_or(false);
-        let positive_or = |name: &str, default: u64| match get_n(body, name) {
+        let positive_or = |name: &str, default: u64| match get_u64(body, name) {
             Some(v) if v > 0 => v,
             _ => default,
         };
@@ -84,7 +84,7 @@ impl AudioBridge {
         } else {
             (0, 0)
         };
-        let prebuffering = get_n(body, "default_prebuffering")
+        let prebuffering = get_u64(body, "default_prebuffering")
             .filter(|p| *p <= MAX_PREBUFFERING)
             .unwrap_or(DEFAULT_PREBUFFERING);
         let config = RoomConfig {
@@ -101,10 +101,10 @@ impl AudioBridge {
             audio_active_packets: active,
             audio_level_average: average,
             default_prebuffering: prebuffering,
-            default_expectedloss: get_n(body, "default_expectedloss")
+            default_expectedloss: get_u64(body, "default_expectedloss")
                 .filter(|l| *l <= 20)
                 .unwrap_or(0),
-            default_bitrate: get_n(body, "default_bitrate")
+            default_bitrate: get_u64(body, "default_bitrate")
                 .filter(|b| (500..=512_000).contains(b))
                 .unwrap_or(0),
             allow_rtp_participants: get_bool(body, "allow_rtp_participants").unwrap_or(false),
@@ -431,8 +431,8 @@ impl AudioBridge {
             Some(c) => parse_codec(c)
                 .ok_or_else(|| (ERROR_INVALID_ELEMENT, format!("Unsupported codec ({c})")))?,
         };
-        let ptype = get_n(body, "ptype").map_or(100, |p| (p & 0x7f) as u8);
-        let port = get_n(body, "port").unwrap_or(0) as u16;
+        let ptype = get_u64(body, "ptype").map_or(100, |p| (p & 0x7f) as u8);
+        let port = get_u64(body, "port").unwrap_or(0) as u16;
         if port == 0 {
             return Err((
                 ERROR_INVALID_ELEMENT,
@@ -465,7 +465,7 @@ impl AudioBridge {
                     format!("Could not resolve address ({host})..."),
                 )
             })?;
-        let srtp = match (get_n(body, "srtp_suite"), get_str(body, "srtp_crypto")) {
+        let srtp = match (get_u64(body, "srtp_suite"), get_str(body, "srtp_crypto")) {
             (Some(suite), Some(key)) => {
                 if suite != 32 && suite != 80 {
                     return Err((
@@ -502,7 +502,7 @@ impl AudioBridge {
                 break candidate;
             }
         };
-        let ssrc = get_n(body, "ssrc").map(|s| s as u32);
+        let ssrc = get_u64(body, "ssrc").map(|s| s as u32);
         let forwarder = Forwarder {
             host: addr.to_string(),
             port,
@@ -546,7 +546,7 @@ impl AudioBridge {
         check(body, &[("stream_id", Kind::PosInt, true)])?;
         self.room_param(body, true)?;
         self.check_rtp_forward_key(body)?;
-        let stream_id = get_n(body, "stream_id").unwrap_or(0);
+        let stream_id = get_u64(body, "stream_id").unwrap_or(0);
         let id = self.room_with_secret(body)?;
         let removed = u32::try_from(stream_id).ok().and_then(|s| {
             self.rooms

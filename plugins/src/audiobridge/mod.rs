@@ -41,7 +41,7 @@ use serde_json::{Map, Value, json};
 mod manage;
 mod participant;
 
-use crate::rooms::{Codes, Failure};
+use crate::rooms::{Codes, Failure, TalkWindow};
 use crate::util::{Ids, Kind, Outbox, Param, WallClock, get_str, get_u64, validate};
 
 /// Package name clients attach to.
@@ -279,14 +279,6 @@ struct Participant {
     talk: TalkWindow,
     /// Kicked: out of the mix, waiting for its PeerConnection to close.
     kicked: bool,
-}
-
-/// Talk detection over `audio_active_packets` packets.
-#[derive(Debug, Clone, Copy, Default)]
-struct TalkWindow {
-    packets: u64,
-    level_sum: u64,
-    talking: bool,
 }
 
 /// The result of an asynchronous request: the event data and the JSEP offer/answer to send.
@@ -560,17 +552,9 @@ impl AudioBridge {
 
     /// An event to every participant of `room` (except `except`).
     fn notify(&mut self, room: &AbId, except: Option<HandleId>, ev: &Value) {
-        let Some(r) = self.rooms.get(room) else {
-            return;
-        };
-        let targets: Vec<HandleId> = r
-            .participants
-            .values()
-            .copied()
-            .filter(|h| Some(*h) != except)
-            .collect();
-        for h in targets {
-            self.out.event(h, None, ev.clone(), None);
+        if let Some(r) = self.rooms.get(room) {
+            self.out
+                .event_to_all(r.participants.values().copied(), except, ev);
         }
     }
 
@@ -667,7 +651,8 @@ impl AudioBridge {
     }
 
     /// Audio levels from a participant: every `audio_active_packets` packets, a change between
-    /// talking and silent is announced to the whole room (the speaker included).
+    /// talking and silent is announced to the whole room (the speaker included); see
+    /// [`TalkWindow::feed`].
     fn handle_audio_level(&mut self, handle: HandleId, mid: &str, packets: u32, level_sum: u32) {
         let Some(s) = self.sessions.get_mut(&handle) else {
             return;
@@ -699,28 +684,20 @@ impl AudioBridge {
         if window == 0 {
             return;
         }
-        p.talk.packets += u64::from(packets);
-        p.talk.level_sum += u64::from(level_sum);
-        if p.talk.packets < window {
+        let changes = p.talk.feed(packets, level_sum, window, threshold);
+        if changes.is_empty() {
             return;
         }
-        let talking = (p.talk.level_sum as f64 / p.talk.packets as f64) < threshold as f64;
-        let was = p.talk.talking;
-        p.talk = TalkWindow {
-            talking,
-            ..TalkWindow::default()
-        };
-        if talking == was {
-            return;
-        }
-        let verb = if talking {
-            "talking"
-        } else {
-            "stopped-talking"
-        };
         let (rid, id) = (p.room.clone(), p.id.clone());
-        let ev = json!({"audiobridge": verb, "room": rid.json(), "id": id.json()});
-        self.notify(&rid, None, &ev);
+        for (talking, _) in changes {
+            let verb = if talking {
+                "talking"
+            } else {
+                "stopped-talking"
+            };
+            let ev = json!({"audiobridge": verb, "room": rid.json(), "id": id.json()});
+            self.notify(&rid, None, &ev);
+        }
     }
 
     fn detach(&mut self, handle: HandleId) {
@@ -865,11 +842,6 @@ fn no_recording() -> Failure {
         ERROR_UNKNOWN,
         "Recording unsupported in this instance".into(),
     )
-}
-
-/// Reads a non-negative integer member (already validated).
-fn get_n(body: &Map<String, Value>, name: &str) -> Option<u64> {
-    get_u64(body, name)
 }
 
 impl Plugin for AudioBridge {

@@ -159,10 +159,10 @@ impl AudioBridge {
             return Err(no_room(&admission.room));
         };
         let c = &room.config;
-        let prebuffer = get_n(body, "prebuffer")
+        let prebuffer = get_u64(body, "prebuffer")
             .filter(|p| *p <= MAX_PREBUFFERING)
             .unwrap_or(c.default_prebuffering);
-        let bitrate = get_n(body, "bitrate")
+        let bitrate = get_u64(body, "bitrate")
             .filter(|b| (500..=512_000).contains(b))
             .unwrap_or(c.default_bitrate);
         let quality = quality(body)?.unwrap_or(DEFAULT_COMPLEXITY);
@@ -194,17 +194,17 @@ impl AudioBridge {
             group: admission.group,
             codec,
             prebuffer,
-            volume: get_n(body, "volume").unwrap_or(100),
+            volume: get_u64(body, "volume").unwrap_or(100),
             spatial_position: if spatial {
-                get_n(body, "spatial_position").unwrap_or(50).min(100)
+                get_u64(body, "spatial_position").unwrap_or(50).min(100)
             } else {
                 0
             },
             bitrate,
             quality,
             expected_loss,
-            audio_active_packets: get_n(body, "audio_active_packets").unwrap_or(0),
-            audio_level_average: get_n(body, "audio_level_average").unwrap_or(0),
+            audio_active_packets: get_u64(body, "audio_active_packets").unwrap_or(0),
+            audio_level_average: get_u64(body, "audio_level_average").unwrap_or(0),
             talk: TalkWindow::default(),
             kicked: false,
         };
@@ -271,13 +271,13 @@ impl AudioBridge {
         let Some(p) = s.participant.as_mut() else {
             return Err((ERROR_NOT_JOINED, "Can't configure (not in a room)".into()));
         };
-        if let Some(pb) = get_n(body, "prebuffer").filter(|p| *p <= MAX_PREBUFFERING) {
+        if let Some(pb) = get_u64(body, "prebuffer").filter(|p| *p <= MAX_PREBUFFERING) {
             p.prebuffer = pb;
         }
-        if let Some(v) = get_n(body, "volume") {
+        if let Some(v) = get_u64(body, "volume") {
             p.volume = v;
         }
-        if let Some(b) = get_n(body, "bitrate") {
+        if let Some(b) = get_u64(body, "bitrate") {
             p.bitrate = if (500..=512_000).contains(&b) { b } else { 0 };
         }
         if let Some(q) = quality {
@@ -291,7 +291,7 @@ impl AudioBridge {
         }
         let muted = get_bool(body, "muted");
         let display = get_str(body, "display");
-        let position = get_n(body, "spatial_position").filter(|_| spatial);
+        let position = get_u64(body, "spatial_position").filter(|_| spatial);
         if let Some(m) = muted {
             p.muted = m;
         }
@@ -348,7 +348,7 @@ impl AudioBridge {
         let Some(room) = self.rooms.get(&admission.room) else {
             return Err(no_room(&admission.room));
         };
-        let bitrate = get_n(body, "bitrate")
+        let bitrate = get_u64(body, "bitrate")
             .filter(|b| (500..=512_000).contains(b))
             .unwrap_or(room.config.default_bitrate);
         admission.id = self.pick_participant_id(body, &admission.room)?;
@@ -370,8 +370,8 @@ impl AudioBridge {
             group: admission.group,
             codec: old.codec,
             prebuffer: old.prebuffer,
-            volume: get_n(body, "volume").unwrap_or(100),
-            spatial_position: get_n(body, "spatial_position").unwrap_or(64).min(100),
+            volume: get_u64(body, "volume").unwrap_or(100),
+            spatial_position: get_u64(body, "spatial_position").unwrap_or(64).min(100),
             bitrate,
             quality: quality.unwrap_or(old.quality),
             expected_loss: expected_loss.unwrap_or(old.expected_loss),
@@ -628,7 +628,7 @@ fn first_audio(sdp: &Sdp) -> Option<(usize, String)> {
 }
 
 fn quality(body: &Map<String, Value>) -> Result<Option<u64>, Failure> {
-    match get_n(body, "quality") {
+    match get_u64(body, "quality") {
         Some(q) if !(1..=10).contains(&q) => Err((
             ERROR_INVALID_ELEMENT,
             "Invalid element (quality should be a positive integer between 1 and 10)".into(),
@@ -638,7 +638,7 @@ fn quality(body: &Map<String, Value>) -> Result<Option<u64>, Failure> {
 }
 
 fn expected_loss(body: &Map<String, Value>) -> Result<Option<u64>, Failure> {
-    match get_n(body, "expected_loss") {
+    match get_u64(body, "expected_loss") {
         Some(l) if l > 20 => Err((
             ERROR_INVALID_ELEMENT,
             "Invalid element (expected_loss should be a positive integer between 0 and 20)".into(),

@@ -306,9 +306,7 @@ impl Streaming {
         }
         if notify {
             let ev = json!({"event": "edited", "id": id, "metadata": m.config.metadata});
-            for h in m.viewers.clone() {
-                self.out.event(h, None, ev.clone(), None);
-            }
+            self.out.event_to_all(m.viewers.iter().copied(), None, &ev);
         }
         Ok(json!({"streaming": "edited", "id": id, "permanent": false}))
     }

@@ -206,27 +206,15 @@ impl VideoRoom {
 
     /// An event to every publisher-type participant of the room except `except`.
     pub(super) fn notify(&mut self, rid: u64, except: Option<HandleId>, ev: &Value) {
-        let Some(room) = self.rooms.get(&rid) else {
-            return;
-        };
-        let targets: Vec<HandleId> = room
-            .participants
-            .values()
-            .copied()
-            .filter(|h| Some(*h) != except)
-            .collect();
-        for h in targets {
-            self.out.event(h, None, ev.clone(), None);
+        if let Some(room) = self.rooms.get(&rid) {
+            self.out
+                .event_to_all(room.participants.values().copied(), except, ev);
         }
     }
 
     /// Audio levels from a publisher: every `audio_active_packets` packets (the publisher's
     /// own value, else the room's), a change between talking and silent is announced to the
-    /// whole room (the speaker included).
-    ///
-    /// Reports sum many packets (the media side sends one every ~250 ms); one that crosses
-    /// the end of a window is split at it, its packets taken at the report's average level,
-    /// so every decision covers exactly `audio_active_packets` packets as in Janus.
+    /// whole room (the speaker included); see [`TalkWindow::feed`].
     pub(super) fn handle_audio_level(
         &mut self,
         handle: HandleId,
@@ -256,34 +244,7 @@ impl VideoRoom {
         else {
             return;
         };
-        let (mut packets, mut level_sum) = (u64::from(packets), u64::from(level_sum));
-        let mut changes = Vec::new();
-        while packets > 0 {
-            let take = packets.min(window.saturating_sub(st.talk.packets).max(1));
-            // The share of the sum for `take` packets; the last share takes the rest.
-            let share = if take == packets {
-                level_sum
-            } else {
-                level_sum * take / packets
-            };
-            st.talk.packets += take;
-            st.talk.level_sum += share;
-            packets -= take;
-            level_sum -= share;
-            if st.talk.packets < window {
-                break;
-            }
-            let avg = st.talk.level_sum as f64 / st.talk.packets as f64;
-            let talking = avg < threshold as f64;
-            let was = st.talk.talking;
-            st.talk = TalkWindow {
-                talking,
-                ..TalkWindow::default()
-            };
-            if talking != was {
-                changes.push((talking, avg));
-            }
-        }
+        let changes = st.talk.feed(packets, level_sum, window, threshold);
         let (rid, id, mindex, mid) = (p.room, p.id, st.mindex, st.mid.clone());
         for (talking, avg) in changes {
             let verb = if talking {

@@ -44,7 +44,7 @@ mod updates;
 
 use publisher::{kind_str, publisher_json};
 
-use crate::rooms::{Codes, Failure};
+use crate::rooms::{Codes, Failure, TalkWindow};
 use crate::util::{
     Ids, Kind, Outbox, Param, WallClock, get_bool, get_str, get_u64, mline_codec, validate,
 };
@@ -241,14 +241,6 @@ struct Forwarder {
     ssrc: Option<u32>,
     substream: Option<u8>,
     srtp: bool,
-}
-
-/// Talk detection over `audio_active_packets` packets.
-#[derive(Debug, Clone, Copy, Default)]
-struct TalkWindow {
-    packets: u64,
-    level_sum: u64,
-    talking: bool,
 }
 
 #[derive(Debug, Clone)]
