@@ -179,14 +179,8 @@ fn streaming_pause_stops_a_viewer_and_start_resumes_it() {
     let offer = event["jsep"]["sdp"]
         .as_str()
         .expect("the mountpoint's offer");
-    let mut browser = Browser::new();
-    let offer = str0m::change::SdpOffer::from_sdp_string(offer).expect("str0m parses the offer");
-    let answer = browser
-        .rtc
-        .sdp_api()
-        .accept_offer(offer)
-        .expect("str0m answers");
-    let answer = json!({"type": "answer", "sdp": answer.to_sdp_string()});
+    let (mut browser, answer) = Browser::answering(offer);
+    let answer = json!({"type": "answer", "sdp": answer});
     message(
         &mut api,
         session,

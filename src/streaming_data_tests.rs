@@ -54,17 +54,11 @@ pub(crate) fn watch(ws_port: u16, id: u64) -> Viewer {
         offer.contains("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"),
         "{offer}"
     );
-    let mut browser = Browser::new();
-    let offer = str0m::change::SdpOffer::from_sdp_string(offer).expect("str0m parses the offer");
-    let answer = browser
-        .rtc
-        .sdp_api()
-        .accept_offer(offer)
-        .expect("str0m answers");
+    let (browser, answer) = Browser::answering(offer);
     api.send(
         &json!({"janus": "message", "transaction": "s", "session_id": session,
         "handle_id": handle, "body": {"request": "start"},
-        "jsep": {"type": "answer", "sdp": answer.to_sdp_string()}}),
+        "jsep": {"type": "answer", "sdp": answer}}),
     );
     Viewer {
         api,

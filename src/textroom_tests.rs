@@ -62,17 +62,11 @@ impl Peer {
         assert!(offer.contains("a=sctp-port:5000\r\n"), "{offer}");
         assert_eq!(offer.matches("m=").count(), 1, "data only: {offer}");
 
-        let mut browser = Browser::new();
-        let offer = str0m::change::SdpOffer::from_sdp_string(offer).expect("str0m parses it");
-        let answer = browser
-            .rtc
-            .sdp_api()
-            .accept_offer(offer)
-            .expect("str0m answers the offer");
+        let (browser, answer) = Browser::answering(offer);
         api.send(
             &json!({"janus": "message", "transaction": "ack", "session_id": session,
             "handle_id": handle, "body": {"request": "ack"},
-            "jsep": {"type": "answer", "sdp": answer.to_sdp_string()}}),
+            "jsep": {"type": "answer", "sdp": answer}}),
         );
         assert_eq!(
             api.recv(),

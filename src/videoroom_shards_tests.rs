@@ -123,16 +123,10 @@ impl Viewer {
             "{attached}"
         );
         let offer = attached["jsep"]["sdp"].as_str().expect("server offer");
-        let mut browser = Browser::new();
-        let offer = str0m::change::SdpOffer::from_sdp_string(offer).expect("str0m parses it");
-        let answer = browser
-            .rtc
-            .sdp_api()
-            .accept_offer(offer)
-            .expect("str0m answers");
+        let (browser, answer) = Browser::answering(offer);
         p.message(
             json!({"request": "start"}),
-            Some(json!({"type": "answer", "sdp": answer.to_sdp_string()})),
+            Some(json!({"type": "answer", "sdp": answer})),
         );
         let started = p.wait_event(|d| d["started"] == "ok");
         assert_eq!(

@@ -269,6 +269,19 @@ impl Browser {
         }
     }
 
+    /// A fresh browser that answers the server's `offer`; the answer's SDP.
+    pub(crate) fn answering(offer: &str) -> (Self, String) {
+        let mut browser = Self::new();
+        let offer =
+            str0m::change::SdpOffer::from_sdp_string(offer).expect("str0m parses the offer");
+        let answer = browser
+            .rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .expect("str0m answers the offer");
+        (browser, answer.to_sdp_string())
+    }
+
     /// Moves datagrams both ways and returns what str0m reported.
     pub(crate) fn pump(&mut self, now: Instant) -> Vec<Event> {
         self.rtc.handle_input(Input::Timeout(now)).expect("timeout");
@@ -537,17 +550,11 @@ fn streaming_mountpoint_reaches_a_webrtc_viewer() {
     let offer = event["jsep"]["sdp"]
         .as_str()
         .expect("the mountpoint's offer");
-    let mut browser = Browser::new();
-    let offer = str0m::change::SdpOffer::from_sdp_string(offer).expect("str0m parses the offer");
-    let answer = browser
-        .rtc
-        .sdp_api()
-        .accept_offer(offer)
-        .expect("str0m answers");
+    let (mut browser, answer) = Browser::answering(offer);
     api.send(
         &json!({"janus": "message", "transaction": "s", "session_id": session,
         "handle_id": handle, "body": {"request": "start"},
-        "jsep": {"type": "answer", "sdp": answer.to_sdp_string()}}),
+        "jsep": {"type": "answer", "sdp": answer}}),
     );
 
     // The source: plain Opus RTP into the mountpoint's port.

@@ -733,11 +733,12 @@ fn room_tick(room: &mut Room, c: &Counters, send: &mut dyn FnMut(SocketAddr, &[u
             Counters::add(&c.shared_sends, 1);
         }
     }
-    if participants.is_empty() {
+    if participants.is_empty() || forwarders.is_empty() {
         return;
     }
+    // The whole mix, once for all forwarders (encoding only reads it).
+    mix_minus(mix, None, pcm);
     for f in forwarders.iter_mut() {
-        mix_minus(mix, None, pcm);
         Counters::add(&c.encodes, 1);
         let Some(len) = encode_packet(
             &mut f.encoder,

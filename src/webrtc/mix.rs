@@ -14,6 +14,8 @@
 //! A `JoinMix` that arrives before the PeerConnection exists or before our description is
 //! known waits here and is applied when both are ([`Shared::apply_pending_mix`]).
 
+use std::collections::HashSet;
+
 use portunus_ctrl::plugin::{MixCodec, MixParticipant, MixRoom};
 use portunus_mixer::{
     Codec, ForwarderSpec, Join, MixStats, MixerCommand, MixerPool, OpusSettings,
@@ -37,7 +39,8 @@ const MAX_MIXER_THREADS: usize = 4;
 pub(super) struct MixState {
     /// Created with the first mix; its threads start as rooms are placed on them.
     pool: Option<MixerPool>,
-    rooms: HashMap<u64, MixRoom>,
+    /// The open mixes (the mixer keeps their settings).
+    rooms: HashSet<u64>,
     members: HashMap<HandleId, Member>,
     /// Mix forwarders by id: their mix.
     forwarders: HashMap<u32, u64>,
@@ -95,7 +98,7 @@ impl Shared {
             sampling_rate: room.sampling_rate,
             spatial: room.spatial,
         })?;
-        self.mix.rooms.insert(room.mix, room);
+        self.mix.rooms.insert(room.mix);
         Ok(())
     }
 
@@ -112,7 +115,7 @@ impl Shared {
             self.leave_mix(handle);
         }
         self.mix.forwarders.retain(|_, m| *m != mix);
-        if self.mix.rooms.remove(&mix).is_some() {
+        if self.mix.rooms.remove(&mix) {
             let _ = self.tell_mixer(MixerCommand::CloseRoom { mix });
         }
     }
@@ -125,7 +128,7 @@ impl Shared {
         mid: String,
         settings: MixParticipant,
     ) -> Result<(), &'static str> {
-        if !self.mix.rooms.contains_key(&mix) {
+        if !self.mix.rooms.contains(&mix) {
             return Err("no such mix");
         }
         let mixer = self.mix.pool.as_ref().and_then(|pool| pool.room_addr(mix));
@@ -379,7 +382,7 @@ impl Shared {
         ssrc: Option<u32>,
         srtp: Option<&(u8, String)>,
     ) -> Result<(), &'static str> {
-        if !self.mix.rooms.contains_key(&mix) {
+        if !self.mix.rooms.contains(&mix) {
             return Err("no such mix");
         }
         let ip: IpAddr = host
