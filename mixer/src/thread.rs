@@ -95,9 +95,10 @@ impl MixerThread {
         let counters = Arc::new(Counters::default());
         let (tx, rx) = crossbeam_channel::bounded(COMMAND_QUEUE);
         let mixer = Mixer::new(Arc::clone(&counters));
+        let socket = readiness(socket)?;
         let thread = std::thread::Builder::new()
             .name("portunus-mixer".into())
-            .spawn(move || run(mixer, &socket, &rx))?;
+            .spawn(move || run(mixer, socket, &rx))?;
         Ok(Self {
             commands: Some(tx),
             local_addr,
@@ -138,7 +139,12 @@ impl Drop for MixerThread {
     }
 }
 
-fn run(mut mixer: Mixer, socket: &UdpSocket, commands: &Receiver<MixerCommand>) {
+fn run(
+    mut mixer: Mixer,
+    (mut poll, socket): (mio::Poll, mio::net::UdpSocket),
+    commands: &Receiver<MixerCommand>,
+) {
+    let mut events = mio::Events::with_capacity(1);
     let start = Instant::now();
     let mut tick: u32 = 0;
     let mut buf = [0u8; 2048];
@@ -149,9 +155,26 @@ fn run(mut mixer: Mixer, socket: &UdpSocket, commands: &Receiver<MixerCommand>) 
             let Some(wait) = due.checked_duration_since(now).filter(|w| !w.is_zero()) else {
                 break;
             };
-            let _ = socket.set_read_timeout(Some(wait));
-            if let Ok(n) = socket.recv(&mut buf) {
-                mixer.handle_datagram(buf.get(..n).unwrap_or(&[]));
+            // One readiness wait per wake-up, then every queued datagram without blocking: no
+            // system call per datagram beyond its own recv (re-arming a read timeout per
+            // datagram cost a setsockopt each).
+            if poll.poll(&mut events, Some(wait)).is_err() {
+                continue;
+            }
+            // Edge-triggered: drain until the queue is empty. A transient error (an ICMP
+            // report consumed in place of a datagram, a signal) leaves datagrams behind it.
+            loop {
+                match socket.recv(&mut buf) {
+                    Ok(n) => mixer.handle_datagram(buf.get(..n).unwrap_or(&[])),
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::Interrupted
+                                | io::ErrorKind::ConnectionRefused
+                                | io::ErrorKind::ConnectionReset
+                        ) => {}
+                    Err(_) => break,
+                }
             }
         }
         loop {
@@ -178,6 +201,16 @@ fn run(mut mixer: Mixer, socket: &UdpSocket, commands: &Receiver<MixerCommand>) 
             tick = target;
         }
     }
+}
+
+/// The socket made non-blocking and registered for readability with its own poller.
+fn readiness(socket: UdpSocket) -> io::Result<(mio::Poll, mio::net::UdpSocket)> {
+    socket.set_nonblocking(true)?;
+    let mut socket = mio::net::UdpSocket::from_std(socket);
+    let poll = mio::Poll::new()?;
+    poll.registry()
+        .register(&mut socket, mio::Token(0), mio::Interest::READABLE)?;
+    Ok((poll, socket))
 }
 
 fn apply(mixer: &mut Mixer, command: MixerCommand) -> Result<(), crate::MixError> {
