@@ -763,7 +763,13 @@ fn toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
     let message = e.message().trim().to_owned();
     match e.span() {
         Some(span) => {
-            let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            // Counted on bytes: slicing the str at the span could panic off a char boundary.
+            let newlines = text
+                .bytes()
+                .take(span.start)
+                .filter(|b| *b == b'\n')
+                .count();
+            let line_no = newlines + 1;
             let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
             ConfigError::new(
                 "config file",
