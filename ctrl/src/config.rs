@@ -331,6 +331,9 @@ impl Default for MediaConfig {
     }
 }
 
+/// The smallest `media.dtls_mtu` the DTLS stack takes (OpenSSL's minimum).
+const MIN_DTLS_MTU: u16 = 256;
+
 /// `[nat]`.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -528,6 +531,24 @@ impl Config {
             return Err(ConfigError::new(
                 "http.long_poll_timeout_ms",
                 "must be greater than 0",
+            ));
+        }
+        if self.http.idle_timeout_ms == 0 {
+            return Err(ConfigError::new(
+                "http.idle_timeout_ms",
+                "must be greater than 0",
+            ));
+        }
+        if self.http.max_connections == 0 {
+            return Err(ConfigError::new(
+                "http.max_connections",
+                "must be greater than 0",
+            ));
+        }
+        if self.media.dtls_mtu < MIN_DTLS_MTU {
+            return Err(ConfigError::new(
+                "media.dtls_mtu",
+                format!("must be at least {MIN_DTLS_MTU}"),
             ));
         }
         if self.http.max_body_size == 0 {
@@ -742,7 +763,13 @@ fn toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
     let message = e.message().trim().to_owned();
     match e.span() {
         Some(span) => {
-            let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            // Counted on bytes: slicing the str at the span could panic off a char boundary.
+            let newlines = text
+                .bytes()
+                .take(span.start)
+                .filter(|b| *b == b'\n')
+                .count();
+            let line_no = newlines + 1;
             let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
             ConfigError::new(
                 "config file",
@@ -863,6 +890,16 @@ mod tests {
     fn bad_nat_and_media_values_name_the_key() {
         let setting = |toml: &str| Config::from_toml(toml).unwrap_err().setting;
         assert_eq!(setting("[media]\ndscp = 64\n"), "media.dscp");
+        assert_eq!(setting("[media]\ndtls_mtu = 100\n"), "media.dtls_mtu");
+        assert_eq!(
+            setting("[http]\nidle_timeout_ms = 0\n"),
+            "http.idle_timeout_ms"
+        );
+        assert_eq!(
+            setting("[http]\nmax_connections = 0\n"),
+            "http.max_connections"
+        );
+        assert!(Config::from_toml("[media]\ndtls_mtu = 256\n").is_ok());
         assert_eq!(setting("[nat]\nstun_port = 0\n"), "nat.stun_port");
         assert_eq!(setting("[nat]\nstun_server = \"\"\n"), "nat.stun_server");
         assert_eq!(

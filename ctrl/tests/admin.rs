@@ -232,6 +232,11 @@ fn session_and_handle_requests() {
         r["error"],
         json!({"code":467,"reason":"Invalid element type (timeout should be a non-negative integer or -1)"})
     );
+    let r = admin(
+        &mut a,
+        json!({"janus":"set_session_timeout","transaction":"t","session_id":sid,"timeout":u64::MAX}),
+    );
+    assert_eq!(r["error"]["code"], 467, "not 0 (never expire): {r}");
     assert_eq!(
         admin(
             &mut a,

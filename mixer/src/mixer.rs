@@ -245,8 +245,6 @@ struct Room {
     rate: u32,
     spatial: bool,
     participants: Vec<Participant>,
-    /// Arrival SSRC → index in `participants`.
-    by_ssrc: HashMap<u32, usize>,
     /// One encoder per distinct [`EncodeKey`] among the participants.
     shared: Vec<SharedEncode>,
     forwarders: Vec<Forwarder>,
@@ -292,21 +290,24 @@ impl Room {
             p.group = shared.iter().position(|g| g.key == key).unwrap_or(0);
         }
     }
+}
 
-    /// Rebuilds the SSRC index after `participants` changed order.
-    fn reindex(&mut self) {
-        self.by_ssrc.clear();
-        for (at, p) in self.participants.iter().enumerate() {
-            self.by_ssrc.insert(p.ssrc, at);
-        }
-    }
+/// Where a participant sits: its room's slot in [`Mixer::rooms`] and its index in that
+/// room's `participants`.
+#[derive(Debug, Clone, Copy)]
+struct Seat {
+    room: usize,
+    at: usize,
 }
 
 /// Every mix, its participants and forwarders.
 pub struct Mixer {
-    rooms: HashMap<u64, Room>,
-    /// Arrival SSRC → mix.
-    by_ssrc: HashMap<u32, u64>,
+    /// Open mixes by slot; a closed mix leaves its slot empty for the next one.
+    rooms: Vec<Option<Room>>,
+    /// Mix id → slot in `rooms`.
+    slots: HashMap<u64, usize>,
+    /// Arrival SSRC → seat: the only map a datagram is looked up in.
+    by_ssrc: HashMap<u32, Seat>,
     /// Participant → mix.
     home: HashMap<u64, u64>,
     counters: Arc<Counters>,
@@ -322,11 +323,19 @@ impl Mixer {
     /// An empty mixer counting into `counters`.
     pub fn new(counters: Arc<Counters>) -> Self {
         Self {
-            rooms: HashMap::new(),
+            rooms: Vec::new(),
+            slots: HashMap::new(),
             by_ssrc: HashMap::new(),
             home: HashMap::new(),
             counters,
         }
+    }
+
+    /// The slot and state of mix `mix`.
+    fn room_mut(&mut self, mix: u64) -> Option<(usize, &mut Room)> {
+        let slot = *self.slots.get(&mix)?;
+        let room = self.rooms.get_mut(slot)?.as_mut()?;
+        Some((slot, room))
     }
 
     /// The counters.
@@ -336,7 +345,7 @@ impl Mixer {
 
     /// Whether any mix is open.
     pub fn is_idle(&self) -> bool {
-        self.rooms.is_empty()
+        self.slots.is_empty()
     }
 
     /// Opens mix `mix`, or changes the rate and stereo of an open one (its participants'
@@ -350,7 +359,7 @@ impl Mixer {
         }
         let channels = if spatial { 2 } else { 1 };
         let samples = (rate / 50) as usize * channels;
-        if let Some(room) = self.rooms.get_mut(&mix) {
+        if let Some((_, room)) = self.room_mut(mix) {
             if room.rate == rate && room.spatial == spatial {
                 return Ok(());
             }
@@ -373,26 +382,36 @@ impl Mixer {
             }
             return Ok(());
         }
-        self.rooms.insert(
-            mix,
-            Room {
-                rate,
-                spatial,
-                participants: Vec::new(),
-                by_ssrc: HashMap::new(),
-                shared: Vec::new(),
-                forwarders: Vec::new(),
-                mix: vec![0; samples].into_boxed_slice(),
-                pcm: vec![0; samples].into_boxed_slice(),
-                packet: vec![0; RTP_HEADER + MAX_PAYLOAD + SRTP_ROOM].into_boxed_slice(),
-            },
-        );
+        let room = Room {
+            rate,
+            spatial,
+            participants: Vec::new(),
+            shared: Vec::new(),
+            forwarders: Vec::new(),
+            mix: vec![0; samples].into_boxed_slice(),
+            pcm: vec![0; samples].into_boxed_slice(),
+            packet: vec![0; RTP_HEADER + MAX_PAYLOAD + SRTP_ROOM].into_boxed_slice(),
+        };
+        let slot = match self.rooms.iter_mut().enumerate().find(|(_, r)| r.is_none()) {
+            Some((slot, free)) => {
+                *free = Some(room);
+                slot
+            }
+            None => {
+                self.rooms.push(Some(room));
+                self.rooms.len() - 1
+            }
+        };
+        self.slots.insert(mix, slot);
         Ok(())
     }
 
     /// Closes a mix: its participants and forwarders go with it.
     pub fn close_room(&mut self, mix: u64) {
-        if let Some(room) = self.rooms.remove(&mix) {
+        let Some(slot) = self.slots.remove(&mix) else {
+            return;
+        };
+        if let Some(room) = self.rooms.get_mut(slot).and_then(Option::take) {
             for p in room.participants {
                 self.by_ssrc.remove(&p.ssrc);
                 self.home.remove(&p.id);
@@ -409,7 +428,7 @@ impl Mixer {
         if self.by_ssrc.contains_key(&join.ssrc) {
             return Err(MixError::SsrcInUse);
         }
-        let room = self.rooms.get_mut(&join.mix).ok_or(MixError::NoSuchMix)?;
+        let (slot, room) = self.room_mut(join.mix).ok_or(MixError::NoSuchMix)?;
         let (rate, channels, frame) = (room.rate, room.channels(), room.frame());
         let s = &join.settings;
         let decoder = Decoder::new(s.codec, rate)?;
@@ -433,9 +452,12 @@ impl Mixer {
             destination,
             rtp: RtpOut::new(rand::random()),
         };
-        room.by_ssrc.insert(join.ssrc, room.participants.len());
+        let seat = Seat {
+            room: slot,
+            at: room.participants.len(),
+        };
         room.participants.push(participant);
-        self.by_ssrc.insert(join.ssrc, join.mix);
+        self.by_ssrc.insert(join.ssrc, seat);
         self.home.insert(join.participant, join.mix);
         Ok(())
     }
@@ -444,11 +466,11 @@ impl Mixer {
         &mut self,
         participant: u64,
     ) -> Result<(&mut Participant, u32, usize), MixError> {
-        let mix = self
+        let mix = *self
             .home
             .get(&participant)
             .ok_or(MixError::NoSuchParticipant)?;
-        let room = self.rooms.get_mut(mix).ok_or(MixError::NoSuchMix)?;
+        let (_, room) = self.room_mut(mix).ok_or(MixError::NoSuchMix)?;
         let (rate, channels) = (room.rate, room.channels());
         room.participants
             .iter_mut()
@@ -482,7 +504,7 @@ impl Mixer {
             .home
             .get(&participant)
             .ok_or(MixError::NoSuchParticipant)?;
-        let room = self.rooms.get_mut(&mix).ok_or(MixError::NoSuchMix)?;
+        let (_, room) = self.room_mut(mix).ok_or(MixError::NoSuchMix)?;
         let updated = update_participant(room, participant, settings, reset_decoder);
         // Also after a failure: a shared encoder made for the new settings may be unused.
         room.prune_groups();
@@ -492,12 +514,16 @@ impl Mixer {
     /// Takes a participant out of its mix (returns where its mix was going).
     fn leave(&mut self, participant: u64) -> Option<Participant> {
         let mix = self.home.remove(&participant)?;
-        let room = self.rooms.get_mut(&mix)?;
+        let (_, room) = self.room_mut(mix)?;
         let at = room.participants.iter().position(|p| p.id == participant)?;
         let p = room.participants.swap_remove(at);
-        self.by_ssrc.remove(&p.ssrc);
-        room.reindex();
         room.prune_groups();
+        // The last participant took the leaver's index.
+        let moved = room.participants.get(at).map(|m| m.ssrc);
+        self.by_ssrc.remove(&p.ssrc);
+        if let Some(seat) = moved.and_then(|ssrc| self.by_ssrc.get_mut(&ssrc)) {
+            seat.at = at;
+        }
         Some(p)
     }
 
@@ -512,7 +538,7 @@ impl Mixer {
     /// [`MixError::NoSuchMix`], [`MixError::Codec`].
     pub fn add_forwarder(&mut self, spec: ForwarderSpec) -> Result<(), MixError> {
         self.remove_forwarder(spec.id);
-        let room = self.rooms.get_mut(&spec.mix).ok_or(MixError::NoSuchMix)?;
+        let (_, room) = self.room_mut(spec.mix).ok_or(MixError::NoSuchMix)?;
         let encoder = Encoder::new(
             spec.codec,
             room.rate,
@@ -533,7 +559,7 @@ impl Mixer {
 
     /// Stops a forwarder.
     pub fn remove_forwarder(&mut self, id: u32) {
-        for room in self.rooms.values_mut() {
+        for room in self.rooms.iter_mut().flatten() {
             room.forwarders.retain(|f| f.id != id);
         }
     }
@@ -547,16 +573,10 @@ impl Mixer {
             Counters::add(&c.malformed, 1);
             return;
         };
-        let ssrc = rtp.ssrc().0;
-        let Some(p) = self
-            .by_ssrc
-            .get(&ssrc)
-            .and_then(|mix| self.rooms.get_mut(mix))
-            .and_then(|room| {
-                let at = *room.by_ssrc.get(&ssrc)?;
-                room.participants.get_mut(at)
-            })
-        else {
+        let Some(p) = self.by_ssrc.get(&rtp.ssrc().0).and_then(|seat| {
+            let room = self.rooms.get_mut(seat.room)?.as_mut()?;
+            room.participants.get_mut(seat.at)
+        }) else {
             Counters::add(&c.unknown_ssrc, 1);
             return;
         };
@@ -584,7 +604,7 @@ impl Mixer {
     /// forwarder the whole mix. `send` returns whether the datagram went out.
     pub fn tick(&mut self, send: &mut dyn FnMut(SocketAddr, &[u8]) -> bool) {
         Counters::add(&self.counters.ticks, 1);
-        for room in self.rooms.values_mut() {
+        for room in self.rooms.iter_mut().flatten() {
             room_tick(room, &self.counters, send);
         }
     }

@@ -180,3 +180,44 @@ fn garbage_is_counted_and_never_mixed() {
         "SSRCs demultiplex: no two alike"
     );
 }
+
+#[test]
+fn datagrams_find_their_participant_after_others_leave_and_rooms_close() {
+    let mut mixer = room(&[1, 2, 3], 1);
+    // 3 takes 1's place in the room: its datagrams must still reach it, not 2.
+    mixer.remove_participant(1);
+    mixer.handle_datagram(&packet(2, 1, 2000));
+    mixer.handle_datagram(&packet(3, 1, 1000));
+    assert_eq!(tick(&mut mixer), vec![(2, 988), (3, 1980)]);
+    mixer.handle_datagram(&packet(1, 2, 1000));
+    assert_eq!(mixer.counters().snapshot().unknown_ssrc, 1, "1 has left");
+
+    // A room opened in a closed room's place gets only its own participants' audio.
+    const OTHER: u64 = 2;
+    mixer.open_room(OTHER, 8_000, false).expect("other room");
+    mixer.close_room(ROOM);
+    mixer.handle_datagram(&packet(2, 2, 2000));
+    assert_eq!(
+        mixer.counters().snapshot().unknown_ssrc,
+        2,
+        "2 left with its room"
+    );
+    mixer.open_room(ROOM, 8_000, false).expect("room again");
+    for p in [4, 5] {
+        mixer
+            .join(&Join {
+                mix: OTHER,
+                ..pcmu(p, 1)
+            })
+            .expect("join other");
+        mixer
+            .set_destination(p, addr(p as u16))
+            .expect("destination");
+    }
+    mixer.join(&pcmu(6, 1)).expect("join");
+    mixer.set_destination(6, addr(6)).expect("destination");
+    mixer.handle_datagram(&packet(4, 1, 1000));
+    mixer.handle_datagram(&packet(5, 1, 2000));
+    mixer.handle_datagram(&packet(6, 1, -500));
+    assert_eq!(tick(&mut mixer), vec![(4, 1980), (5, 988), (6, 0)]);
+}

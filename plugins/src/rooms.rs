@@ -165,12 +165,22 @@ pub(crate) fn token_allowed(acl: Option<&[String]>, body: &Map<String, Value>) -
 pub(crate) fn pick_id(requested: Option<u64>, ids: &mut Ids, taken: impl Fn(u64) -> bool) -> u64 {
     match requested.filter(|&r| r > 0) {
         Some(id) => id,
-        None => loop {
-            let id = ids.next();
-            if !taken(id) {
-                break id;
-            }
-        },
+        None => draw_free(|| ids.next(), |&id| taken(id)),
+    }
+}
+
+/// A fresh random UUID-shaped id not `taken`, for plugins with `string_ids`.
+pub(crate) fn pick_string_id(ids: &mut Ids, taken: impl Fn(&str) -> bool) -> String {
+    draw_free(|| ids.uuid(), |id| taken(id))
+}
+
+/// The first `draw` that is not `taken`.
+fn draw_free<T>(mut draw: impl FnMut() -> T, taken: impl Fn(&T) -> bool) -> T {
+    loop {
+        let id = draw();
+        if !taken(&id) {
+            return id;
+        }
     }
 }
 
@@ -306,5 +316,17 @@ mod tests {
         let id = pick_id(Some(0), &mut ids, |i| i == first);
         assert_ne!(id, first);
         assert_ne!(id, 0);
+    }
+
+    #[test]
+    fn pick_string_id_draws_free_uuid_shaped_ids() {
+        let first = Ids::new(Some(1)).uuid();
+        assert_eq!(first.len(), 36, "{first}");
+        assert_eq!(first.as_bytes()[14], b'4', "{first}");
+        let dashes: Vec<usize> = first.match_indices('-').map(|(i, _)| i).collect();
+        assert_eq!(dashes, [8, 13, 18, 23], "{first}");
+        let id = pick_string_id(&mut Ids::new(Some(1)), |i| i == first);
+        assert_ne!(id, first);
+        assert_eq!(id.len(), 36, "{id}");
     }
 }

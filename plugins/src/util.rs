@@ -212,6 +212,19 @@ impl Ids {
             }
         }
     }
+
+    /// A random id shaped like a version-4 UUID (Janus's `janus_random_uuid`), from two draws.
+    pub(crate) fn uuid(&mut self) -> String {
+        let (a, b) = (self.next(), self.next());
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 21,
+            (a >> 5) & 0xffff,
+            b >> 41,
+            0x8000 | ((b >> 25) & 0x3fff),
+            (b & 0x1ff_ffff) << 23 | (a & 0x1f)
+        )
+    }
 }
 
 /// The wall clock, read once by whoever builds the plugins and advanced with `Instant`s.

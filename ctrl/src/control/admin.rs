@@ -334,12 +334,17 @@ impl ControlPlane {
             }
             "set_session_timeout" => {
                 validate(obj, &[("timeout", JType::Int, true)], Texts::Plain)?;
-                let t = obj.get("timeout").and_then(Value::as_i64).unwrap_or(0);
-                if t < -1 {
+                // Above i64::MAX is no timeout Janus can hold (jansson refuses the integer);
+                // it must not read as 0, "never expire".
+                let Some(t) = obj
+                    .get("timeout")
+                    .and_then(Value::as_i64)
+                    .filter(|t| *t >= -1)
+                else {
                     let reason =
                         "Invalid element type (timeout should be a non-negative integer or -1)";
                     return Err(ApiError::new(JanusCode::InvalidElementType, reason));
-                }
+                };
                 if let Some(s) = self.reg.sessions.get_mut(&sid) {
                     s.timeout = t;
                 }

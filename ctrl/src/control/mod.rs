@@ -10,6 +10,8 @@ mod info;
 mod janus;
 mod plugins;
 
+pub(crate) use janus::constant_time_eq;
+
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -298,9 +300,9 @@ impl ControlPlane {
         let secret_needed = self.config.general.api_secret.is_some();
         let token_needed = self.config.general.token_auth;
         if secret_needed || token_needed {
-            let secret_ok = secret_needed
-                && apisecret.is_some()
-                && apisecret == self.config.general.api_secret.as_deref();
+            let secret_ok = apisecret
+                .zip(self.config.general.api_secret.as_deref())
+                .is_some_and(|(given, s)| constant_time_eq(given.as_bytes(), s.as_bytes()));
             let token_ok = token_needed && token.is_some_and(|t| self.token_valid(now, t, None));
             if !secret_ok && !token_ok {
                 return Err(LongPollRefusal::Forbidden);

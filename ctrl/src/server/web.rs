@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use super::Server;
 use super::http::{Request, Response, query_param};
 use crate::api::ApiKind;
+use crate::control::constant_time_eq;
 
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
@@ -102,7 +103,8 @@ impl Server {
     /// With an API secret configured it must be given as `?apisecret=`.
     fn status(&mut self, req: &Request) -> Response {
         if let Some(secret) = &self.cp.config().general.api_secret
-            && query_param(&req.query, "apisecret").as_deref() != Some(secret.as_str())
+            && !query_param(&req.query, "apisecret")
+                .is_some_and(|given| constant_time_eq(given.as_bytes(), secret.as_bytes()))
         {
             return Response::empty(403, "Forbidden");
         }

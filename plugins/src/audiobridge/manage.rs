@@ -66,10 +66,9 @@ impl AudioBridge {
         }
         let id = match requested {
             Some(id) => id,
-            None => {
-                let taken: Vec<AbId> = self.rooms.keys().cloned().collect();
-                self.fresh_id(|i| taken.contains(i))
-            }
+            None => AbId::random(&mut self.ids, self.config.string_ids, |i| {
+                self.rooms.contains_key(i)
+            }),
         };
         let audiolevel_event = get_bool(body, "audiolevel_event").unwrap_or(false);
         let positive_or = |name: &str, default: u64| match get_u64(body, name) {

@@ -41,7 +41,7 @@ use serde_json::{Map, Value, json};
 mod manage;
 mod participant;
 
-use crate::rooms::{Codes, Failure, TalkWindow};
+use crate::rooms::{Codes, Failure, TalkWindow, pick_id, pick_string_id};
 use crate::util::{Ids, Kind, Outbox, Param, WallClock, get_str, get_u64, validate};
 
 /// Package name clients attach to.
@@ -88,6 +88,15 @@ pub enum AbId {
 }
 
 impl AbId {
+    /// A fresh random id not `taken`: Janus's 53-bit number, or a UUID with `string_ids`.
+    fn random(ids: &mut Ids, string_ids: bool, taken: impl Fn(&Self) -> bool) -> Self {
+        if string_ids {
+            Self::Str(pick_string_id(ids, |s| taken(&Self::Str(s.to_owned()))))
+        } else {
+            Self::Num(pick_id(None, ids, |n| taken(&Self::Num(n))))
+        }
+    }
+
     fn json(&self) -> Value {
         match self {
             Self::Num(n) => Value::from(*n),
@@ -528,28 +537,6 @@ impl AudioBridge {
         }
     }
 
-    /// A fresh random id (a UUID-like string with `string_ids`) not `taken`.
-    fn fresh_id(&mut self, taken: impl Fn(&AbId) -> bool) -> AbId {
-        loop {
-            let id = if self.config.string_ids {
-                let (a, b) = (self.ids.next(), self.ids.next());
-                AbId::Str(format!(
-                    "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-                    a >> 21,
-                    (a >> 5) & 0xffff,
-                    b >> 41,
-                    0x8000 | ((b >> 25) & 0x3fff),
-                    (b & 0x1ff_ffff) << 23 | (a & 0x1f)
-                ))
-            } else {
-                AbId::Num(self.ids.next())
-            };
-            if !taken(&id) {
-                return id;
-            }
-        }
-    }
-
     /// An event to every participant of `room` (except `except`).
     fn notify(&mut self, room: &AbId, except: Option<HandleId>, ev: &Value) {
         if let Some(r) = self.rooms.get(room) {
@@ -906,8 +893,8 @@ mod tests {
             ..AudioBridgeConfig::default()
         };
         let mut ab = AudioBridge::new(config, WallClock::new(now, SystemTime::UNIX_EPOCH), Some(1));
-        let a = ab.fresh_id(|_| false);
-        let b = ab.fresh_id(|i| *i == a);
+        let a = AbId::random(&mut ab.ids, ab.config.string_ids, |_| false);
+        let b = AbId::random(&mut ab.ids, ab.config.string_ids, |i| *i == a);
         let AbId::Str(text) = &a else {
             panic!("not a string id")
         };

@@ -104,17 +104,14 @@ impl AudioBridge {
         let requested = self
             .id_param(body, "id", false)?
             .filter(|i| *i != AbId::Num(0));
-        let taken: Vec<AbId> = self
-            .rooms
-            .get(rid)
-            .map(|r| r.participants.keys().cloned().collect())
-            .unwrap_or_default();
+        let participants = self.rooms.get(rid).map(|r| &r.participants);
+        let taken = |id: &AbId| participants.is_some_and(|p| p.contains_key(id));
         match requested {
-            Some(id) if taken.contains(&id) => {
+            Some(id) if taken(&id) => {
                 Err((ERROR_ID_EXISTS, format!("User ID {id} already exists")))
             }
             Some(id) => Ok(id),
-            None => Ok(self.fresh_id(|i| taken.contains(i))),
+            None => Ok(AbId::random(&mut self.ids, self.config.string_ids, taken)),
         }
     }
 
