@@ -55,7 +55,7 @@ pub mod fuzzing;
 
 pub use control::{
     AdminReply, ConnId, ControlPlane, LogHook, LongPollRefusal, Output, SessionOverReason,
-    Transport,
+    Transport, constant_time_eq,
 };
 pub use netcheck::AdminTicket;
 pub use server::{BoundPorts, LoopHook, RunningServer, Server, ServerHandle};

@@ -2,6 +2,7 @@
 //! and secret checks with each plugin's error codes, the `allowed` ACL, random room ids and
 //! the refusal of `permanent` changes (there is no configuration file to write).
 
+use portunus_ctrl::constant_time_eq;
 use serde_json::{Map, Value};
 
 use crate::util::{Ids, Invalid, Param, get_str, validate};
@@ -62,7 +63,7 @@ impl Codes {
         };
         match body.get(name) {
             None => Err((self.missing, format!("Missing mandatory element ({name})"))),
-            Some(Value::String(s)) if s == expected => Ok(()),
+            Some(Value::String(s)) if constant_time_eq(s.as_bytes(), expected.as_bytes()) => Ok(()),
             Some(Value::String(_)) => Err(self.unauthorized(&format!("wrong {name}"))),
             Some(_) => Err((
                 self.invalid,
@@ -186,7 +187,10 @@ fn draw_free<T>(mut draw: impl FnMut() -> T, taken: impl Fn(&T) -> bool) -> T {
 
 /// Whether the request carries the configured `admin_key` (private entries are then listed).
 pub(crate) fn is_admin(admin_key: Option<&str>, body: &Map<String, Value>) -> bool {
-    admin_key.is_some_and(|k| get_str(body, "admin_key") == Some(k))
+    admin_key.is_some_and(|k| {
+        get_str(body, "admin_key")
+            .is_some_and(|given| constant_time_eq(given.as_bytes(), k.as_bytes()))
+    })
 }
 
 /// Talk detection over `audio_active_packets` packets (VideoRoom and AudioBridge).

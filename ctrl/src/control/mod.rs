@@ -10,7 +10,7 @@ mod info;
 mod janus;
 mod plugins;
 
-pub(crate) use janus::constant_time_eq;
+pub use janus::constant_time_eq;
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::util::{get_bool, get_u64};
+use portunus_ctrl::constant_time_eq;
 
 const CREATE_PARAMS: &[Param] = &[
     ("name", Kind::Str, false),
@@ -95,10 +96,10 @@ impl Streaming {
         let id = get_u64(body, "id").unwrap_or_default();
         let m = self.mountpoints.get(&id).ok_or_else(|| no_such(id))?;
         let c = &m.config;
-        let admin = c
-            .secret
-            .as_deref()
-            .is_none_or(|s| get_str(body, "secret") == Some(s));
+        let admin = c.secret.as_deref().is_none_or(|s| {
+            get_str(body, "secret")
+                .is_some_and(|given| constant_time_eq(given.as_bytes(), s.as_bytes()))
+        });
         let mut i = Map::new();
         i.insert("id".into(), id.into());
         if admin {
