@@ -304,10 +304,16 @@ impl ControlPlane {
                     &[("line", JType::Str, true), ("level", JType::PosInt, false)],
                     Texts::Plain,
                 )?;
-                tracing::info!(
-                    line = str_member(obj, "line").unwrap_or_default(),
-                    "custom_logline"
-                );
+                let line = str_member(obj, "line").unwrap_or_default();
+                // Janus's levels: 0 none (always printed), 1 fatal, 2 err, 3 warn, 4 info,
+                // 5 verb, 6 huge, 7 dbg; out of range is info.
+                match obj.get("level").and_then(Value::as_u64).unwrap_or(4) {
+                    0..=2 => tracing::error!(line, "custom_logline"),
+                    3 => tracing::warn!(line, "custom_logline"),
+                    5 => tracing::debug!(line, "custom_logline"),
+                    6 | 7 => tracing::trace!(line, "custom_logline"),
+                    _ => tracing::info!(line, "custom_logline"),
+                }
                 Ok(Value::Object(message("success", 0, Some(tx))))
             }
             "loops_info" => Ok(with(tx, "loops", json!([]))),
