@@ -14,7 +14,7 @@ use smallvec::SmallVec;
 
 use super::{Inbound, MAX_INBOUND, Session, State};
 use crate::counters::{Counters, DropReason};
-use crate::forward::{Sub, Verdict, Vp8Ids};
+use crate::forward::{KnownKeyframe, Sub, Verdict, Vp8Ids};
 use crate::io::MAX_DATAGRAM;
 use crate::io::{Sockets, TxQueue};
 use crate::msg::{MediaKind, ShardEvent, ShardId, StreamKey};
@@ -218,12 +218,19 @@ impl State {
             publisher,
             ssrc: key,
         };
-        self.fan_out(source, layer, pkt);
+        self.fan_out(source, layer, pkt, None);
     }
 
     /// Sends a decrypted packet of `source` (substream `layer`) to the other shards that
-    /// subscribe to it and to the local subscribers.
-    pub(super) fn fan_out(&mut self, source: StreamKey, layer: u8, pkt: &[u8]) {
+    /// subscribe to it and to the local subscribers; `known`: the caller's keyframe check
+    /// of it, if it made one.
+    pub(super) fn fan_out(
+        &mut self,
+        source: StreamKey,
+        layer: u8,
+        pkt: &[u8],
+        known: Option<KnownKeyframe>,
+    ) {
         let Some(route) = self.fwd.routes.get(&source) else {
             self.counters.rtp_unrouted += 1;
             return;
@@ -250,18 +257,20 @@ impl State {
                     .drop_n(DropReason::PoolExhausted, route.shards.len() as u64),
             }
         }
-        self.forward_local(source, layer, pkt, false);
+        self.forward_local(source, layer, pkt, false, known);
     }
 
     /// Sends a decrypted packet of substream `layer` of `source` to every local subscriber
     /// that selects it, and to the RTP outputs copying it. A `replay`ed packet (an RTP
-    /// input's kept keyframe) goes only to subscriptions that are starting.
+    /// input's kept keyframe) goes only to subscriptions that are starting. `known`: the
+    /// caller's keyframe check of the packet, if it made one.
     pub(super) fn forward_local(
         &mut self,
         source: StreamKey,
         layer: u8,
         plain: &[u8],
         replay: bool,
+        known: Option<KnownKeyframe>,
     ) {
         let Some(route) = self.fwd.routes.get_mut(&source) else {
             return;
@@ -287,9 +296,9 @@ impl State {
             // Not kept in the history again, nor counted as an arrival.
             RtpPacket::parse(plain)
                 .ok()
-                .map(|v| crate::forward::PacketInfo::inspect(route.codec, layer, &v))
+                .map(|v| crate::forward::PacketInfo::inspect(route.codec, layer, &v, known))
         } else {
-            route.inspect(self.now, layer, plain)
+            route.inspect_known(self.now, layer, plain, known)
         };
         let Some(info) = info else {
             self.counters.drop(DropReason::Malformed);

@@ -22,7 +22,7 @@ use smallvec::{SmallVec, smallvec};
 
 use super::State;
 use crate::counters::{Counters, DropReason};
-use crate::forward::Rewriter;
+use crate::forward::{KnownKeyframe, Rewriter};
 use crate::io::{Backend, MAX_DATAGRAM, Sockets, TxQueue, bind_udp};
 use crate::msg::{
     DataInput, MediaKind, ReplyTo, RtpInput, RtpOutput, RtpOutputId, ShardError, ShardEvent,
@@ -531,9 +531,15 @@ impl State {
         l.bytes += n as u64;
         let started = !l.receiving;
         l.receiving = true;
+        // Looked at once: the GOP keeps it here, the fan-out's selection takes the answer.
+        let mut known = None;
         if let Some(gop) = l.gop.as_mut() {
-            let key = codec.is_some_and(|c| is_keyframe(c, rtp.as_packet().payload()));
-            gop.push(rtp.as_bytes(), key);
+            let key = codec.map(|codec| KnownKeyframe {
+                codec,
+                keyframe: is_keyframe(codec, rtp.as_packet().payload()),
+            });
+            gop.push(rtp.as_bytes(), key.is_some_and(|k| k.keyframe));
+            known = key;
         }
         let mid = started.then(|| input.mid.clone());
         if let Some(mid) = mid {
@@ -549,7 +555,7 @@ impl State {
         let Some(pkt) = buf.get(..n) else {
             return;
         };
-        self.fan_out(source, layer, pkt);
+        self.fan_out(source, layer, pkt, known);
     }
 
     /// A datagram on a data input's socket: one message for its viewers.
@@ -630,7 +636,7 @@ impl State {
                 };
                 self.counters.replayed += 1;
                 if to == self.id {
-                    self.forward_local(source, layer, pkt, true);
+                    self.forward_local(source, layer, pkt, true, None);
                     continue;
                 }
                 let Some(buf) = self.pool.share(pkt) else {
