@@ -139,6 +139,14 @@ impl State {
     /// A decrypted RTP packet from the session in `slot`.
     fn on_rtp(&mut self, slot: usize, pkt: &[u8]) {
         self.counters.rtp_in += 1;
+        self.on_session_rtp(slot, pkt, false);
+    }
+
+    /// An RTP packet of the session in `slot`: as it arrived, or (`recovered`) unwrapped
+    /// from an RTX retransmission. A recovered packet was counted and its transport-wide
+    /// sequence number recorded when the RTX packet arrived, and it is never unwrapped
+    /// again (an SDP naming one SSRC as its own RTX cannot make this recurse).
+    fn on_session_rtp(&mut self, slot: usize, pkt: &[u8], recovered: bool) {
         let Ok(view) = RtpPacket::parse(pkt) else {
             self.counters.drop(DropReason::Malformed);
             return;
@@ -149,7 +157,8 @@ impl State {
             return;
         };
         let publisher = s.id;
-        if let (Some(id), Some(rec)) = (s.rtcp.twcc_ext, s.twcc.as_mut())
+        if !recovered
+            && let (Some(id), Some(rec)) = (s.rtcp.twcc_ext, s.twcc.as_mut())
             && let Some(seq) = view.extension(id).and_then(|d| TransportCc::parse(d).ok())
         {
             let ticks = self.ntp.rtp_units(now, super::twcc::TICK_HZ);
@@ -166,7 +175,7 @@ impl State {
         let (mut key, mut layer) = (ssrc, 0);
         let mut gap = None;
         if let Some(i) = pos.and_then(|p| s.inbound.get_mut(p)) {
-            if i.rtx_ssrc == Some(ssrc) {
+            if i.rtx_ssrc == Some(ssrc) && !recovered {
                 // A retransmission we asked for: unwrap it (RFC 4588) and take it as the
                 // original; without a known RTX payload type it is dropped.
                 let pt = view.payload_type();
@@ -174,14 +183,18 @@ impl State {
                 else {
                     return;
                 };
+                // The recovered packet is the RTX packet's header (which parsed) and its
+                // payload after the 2-byte original sequence number: it has a payload
+                // exactly when that is longer than 2 bytes, and it is parsed once, below.
+                if view.payload().len() <= 2 {
+                    return;
+                }
                 let media = i.ssrc;
-                i.recovered += 1;
                 let mut buf = [0u8; MAX_DATAGRAM];
-                if let Ok(n) = recover_rtx(&view, apt, Ssrc(media), &mut buf)
-                    && RtpPacket::parse(&buf[..n]).is_ok_and(|r| !r.payload().is_empty())
-                {
+                if let Ok(n) = recover_rtx(&view, apt, Ssrc(media), &mut buf) {
+                    i.recovered += 1;
                     self.counters.rtx_recovered += 1;
-                    self.on_rtp(slot, &buf[..n]);
+                    self.on_session_rtp(slot, &buf[..n], true);
                 }
                 return;
             }
