@@ -224,8 +224,16 @@ impl State {
                 self.events.emit(ev, &mut self.counters);
             }
         }
-        if let Some((first, last)) = gap {
-            self.send_nack(slot, ssrc, first, last);
+        if let (Some((first, last)), Some(p)) = (gap, pos) {
+            Self::send_nack(
+                s,
+                p,
+                &mut self.tx,
+                &self.addrs,
+                &mut self.counters,
+                first,
+                last,
+            );
         }
         let source = StreamKey {
             publisher,
