@@ -299,14 +299,7 @@ impl State {
         if !replay {
             for &o in &route.outputs {
                 if let Some(out) = self.outputs.get_mut(o) {
-                    out.send(
-                        self.now,
-                        layer,
-                        plain,
-                        &mut self.tx,
-                        &self.addrs,
-                        &mut self.counters,
-                    );
+                    out.send(self.now, layer, plain, &mut self.tx, &mut self.counters);
                 }
             }
         }

@@ -147,7 +147,14 @@ pub(crate) struct Output {
     destination: SocketAddr,
     rewriter: Rewriter,
     payload_type: Option<u8>,
+    /// The shard socket it sends from (the first of the destination's address family),
+    /// found when it was added: the shard's sockets do not change while it runs. `None`:
+    /// the shard has none of that family, and every packet is a counted `SendFailed`.
+    sock: Option<usize>,
     srtp: Option<Box<SrtpContext>>,
+    /// Where the output's one SSRC sits in its SRTP context (see
+    /// [`SrtpContext::protect_rtp_hinted`]).
+    srtp_hint: usize,
     packets: u64,
     bytes: u64,
 }
@@ -176,13 +183,12 @@ impl Output {
         layer: u8,
         plain: &[u8],
         tx: &mut TxQueue,
-        addrs: &[SocketAddr],
         counters: &mut Counters,
     ) {
         if layer != self.substream {
             return;
         }
-        let Some(sock) = Sockets::index_for(addrs, &self.destination) else {
+        let Some(sock) = self.sock else {
             counters.drop(DropReason::SendFailed);
             return;
         };
@@ -209,7 +215,7 @@ impl Output {
             let _ = pkt.set_payload_type(pt);
         }
         let len = match self.srtp.as_mut() {
-            Some(srtp) => match srtp.protect_rtp(slot, n) {
+            Some(srtp) => match srtp.protect_rtp_hinted(slot, n, &mut self.srtp_hint) {
                 Ok(len) => len,
                 Err(_) => {
                     counters.drop(DropReason::ProtectFailed);
@@ -714,7 +720,9 @@ impl State {
             destination: o.destination,
             rewriter: Rewriter::new(o.ssrc, o.clock_rate),
             payload_type: o.payload_type,
+            sock: Sockets::index_for(&self.addrs, &o.destination),
             srtp,
+            srtp_hint: 0,
             packets: 0,
             bytes: 0,
         });
