@@ -400,14 +400,33 @@ impl Vp8Ids {
     }
 }
 
+/// A keyframe check the caller already made on a packet (`is_keyframe(codec, payload)`),
+/// so the fan-out does not make it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KnownKeyframe {
+    pub(crate) codec: VideoCodec,
+    pub(crate) keyframe: bool,
+}
+
 impl PacketInfo {
-    /// Inspects a decrypted packet of substream `layer`.
-    pub(crate) fn inspect(codec: Option<VideoCodec>, layer: u8, pkt: &RtpPacket<'_>) -> Self {
+    /// Inspects a decrypted packet of substream `layer`, taking the caller's keyframe check
+    /// (`known`) when it was made for the same codec (a check for another codec is not the
+    /// answer for this one: made again).
+    pub(crate) fn inspect(
+        codec: Option<VideoCodec>,
+        layer: u8,
+        pkt: &RtpPacket<'_>,
+        known: Option<KnownKeyframe>,
+    ) -> Self {
         let payload = pkt.payload();
+        let keyframe = match (codec, known) {
+            (Some(c), Some(k)) if k.codec == c => k.keyframe,
+            _ => codec.is_some_and(|c| is_keyframe(c, payload)),
+        };
         let mut info = Self {
             layer,
             seq: pkt.sequence_number(),
-            keyframe: codec.is_some_and(|c| is_keyframe(c, payload)),
+            keyframe,
             tid: None,
             layer_sync: false,
             frame_start: true,
@@ -720,6 +739,17 @@ impl Route {
     /// Notes a decrypted packet of substream `layer` before it is fanned out: keeps it in
     /// the history and returns what the subscribers' selection needs.
     pub(crate) fn inspect(&mut self, now: Instant, layer: u8, plain: &[u8]) -> Option<PacketInfo> {
+        self.inspect_known(now, layer, plain, None)
+    }
+
+    /// [`Self::inspect`] with the caller's keyframe check, if it made one.
+    pub(crate) fn inspect_known(
+        &mut self,
+        now: Instant,
+        layer: u8,
+        plain: &[u8],
+        known: Option<KnownKeyframe>,
+    ) -> Option<PacketInfo> {
         let view = RtpPacket::parse(plain).ok()?;
         let l = usize::from(layer);
         *self.seen.last.get_mut(l)? = Some(now);
@@ -731,7 +761,7 @@ impl Route {
             h.get_or_insert_with(|| Box::new(History::new()))
                 .store(view.sequence_number(), plain);
         }
-        Some(PacketInfo::inspect(self.codec, layer, &view))
+        Some(PacketInfo::inspect(self.codec, layer, &view, known))
     }
 
     /// The history of substream `layer`.
@@ -1063,6 +1093,29 @@ mod tests {
         assert!(info(0, &vp8_packet(7, 0, 300, 4, 0, false, true)).keyframe);
     }
 
+    #[test]
+    fn a_keyframe_check_made_before_is_taken_for_its_codec_only() {
+        let delta = vp8_packet(7, 0, 300, 4, 0, false, false);
+        let view = RtpPacket::parse(&delta).expect("rtp");
+        let vp8 = Some(VideoCodec::Vp8);
+        let known = |codec, keyframe| Some(KnownKeyframe { codec, keyframe });
+        // The caller's answer stands (the payload is not looked at again) …
+        let taken = PacketInfo::inspect(vp8, 0, &view, known(VideoCodec::Vp8, true));
+        assert!(taken.keyframe);
+        assert_eq!(
+            PacketInfo {
+                keyframe: false,
+                ..taken
+            },
+            PacketInfo::inspect(vp8, 0, &view, None),
+            "only the keyframe flag comes from the caller"
+        );
+        // … but one made for another codec is not this codec's answer.
+        let other = PacketInfo::inspect(vp8, 0, &view, known(VideoCodec::H264, true));
+        assert!(!other.keyframe);
+        let none = PacketInfo::inspect(None, 0, &view, known(VideoCodec::Vp8, true));
+        assert!(!none.keyframe, "no codec named: no keyframes");
+    }
     /// Arrivals of a stream that has been flowing for a while.
     fn arrivals(last: [Option<Instant>; 3]) -> Arrivals {
         let first = last

@@ -1,5 +1,5 @@
-//! Behaviour of the public API: ROC estimation, replay, tampering, truncation, fan-out and
-//! round trips.
+//! Behaviour of the public API: ROC estimation, replay, tampering, truncation, fan-out,
+//! hinted protection and round trips.
 
 use portunus_srtp::{
     DtlsSrtpKeys, RTP_REPLAY_WINDOW, SrtpContext, SrtpError, SrtpProfile, fuzzing,
@@ -552,5 +552,125 @@ proptest! {
         let mut data = vec![first];
         data.extend_from_slice(&tail);
         fuzzing::unprotect(&data);
+    }
+}
+
+/// One packet of [`hinted_protection_is_byte_identical_to_plain_protection`]: which
+/// stream sends it, how its sequence number moves, and which hint the caller passes.
+#[derive(Debug, Clone)]
+struct HintStep {
+    stream: usize,
+    /// Back this many packets (a retransmission) instead of the next one, when non-zero.
+    back: u16,
+    hint: HintChoice,
+}
+
+#[derive(Debug, Clone)]
+enum HintChoice {
+    /// The hint this stream's caller kept from its previous packet.
+    Own,
+    /// Another stream's kept hint: points at the wrong SSRC's state.
+    Other(usize),
+    /// Any value at all.
+    Arbitrary(usize),
+}
+
+fn arb_hint_steps(streams: usize) -> impl Strategy<Value = Vec<HintStep>> {
+    let hint = prop_oneof![
+        4 => Just(HintChoice::Own),
+        1 => (0..streams).prop_map(HintChoice::Other),
+        1 => any::<usize>().prop_map(HintChoice::Arbitrary),
+    ];
+    let back = prop_oneof![6 => Just(0u16), 1 => 1u16..5];
+    proptest::collection::vec(
+        (0..streams, back, hint).prop_map(|(stream, back, hint)| HintStep { stream, back, hint }),
+        1..60,
+    )
+}
+
+proptest! {
+    #[test]
+    fn hinted_protection_is_byte_identical_to_plain_protection(
+        profile in proptest::sample::select(PROFILES.to_vec()),
+        cryptex in any::<bool>(),
+        // SSRCs in any order: a later first packet can sort before an earlier stream and
+        // move it, which makes that stream's kept hint stale.
+        ssrcs in proptest::collection::vec(any::<u32>(), 1..4),
+        // Each stream starts a few packets before its sequence number wraps (the ROC moves).
+        starts in proptest::collection::vec(65_520u16..=65_535, 4),
+        steps in arb_hint_steps(4),
+        payload in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let (mut plain, mut hinted) = pair(profile);
+        plain.set_cryptex(cryptex);
+        hinted.set_cryptex(cryptex);
+        let mut next: Vec<u16> = starts.clone();
+        let mut kept = [0usize; 4];
+        for step in steps {
+            let stream = step.stream % ssrcs.len();
+            let seq = if step.back > 0 {
+                next[stream].wrapping_sub(1).wrapping_sub(step.back)
+            } else {
+                let s = next[stream];
+                next[stream] = s.wrapping_add(1);
+                s
+            };
+            let packet = rtp(seq, ssrcs[stream], &payload);
+            let room = packet.len() + plain.rtp_overhead();
+            let mut a = packet.clone();
+            a.resize(room, 0);
+            let mut b = a.clone();
+            let want = plain.protect_rtp(&mut a, packet.len());
+            let mut hint = match step.hint {
+                HintChoice::Own => kept[stream],
+                HintChoice::Other(o) => kept[o % ssrcs.len()],
+                HintChoice::Arbitrary(h) => h,
+            };
+            let got = hinted.protect_rtp_hinted(&mut b, packet.len(), &mut hint);
+            prop_assert_eq!(&got, &want, "seq {} of stream {}", seq, stream);
+            if let Ok(n) = want {
+                prop_assert_eq!(&b[..n], &a[..n], "seq {} of stream {}", seq, stream);
+                kept[stream] = hint;
+            }
+            prop_assert_eq!(
+                hinted.highest_rtp_index(ssrcs[stream]),
+                plain.highest_rtp_index(ssrcs[stream])
+            );
+        }
+        prop_assert_eq!(hinted.stream_count(), plain.stream_count());
+    }
+}
+
+#[test]
+fn a_stale_hint_does_not_borrow_another_streams_rollover_counter() {
+    for profile in PROFILES {
+        let (mut plain, mut hinted) = pair(profile);
+        let (mut hint_a, mut hint_b) = (0, 0);
+        let mut check = |seq: u16, ssrc: u32, hint: &mut usize| {
+            let packet = rtp(seq, ssrc, b"same bytes either way");
+            let mut a = packet.clone();
+            a.resize(packet.len() + plain.rtp_overhead(), 0);
+            let mut b = a.clone();
+            let n = plain.protect_rtp(&mut a, packet.len()).unwrap();
+            let m = hinted
+                .protect_rtp_hinted(&mut b, packet.len(), hint)
+                .unwrap();
+            assert_eq!(&b[..m], &a[..n], "{profile:?} seq {seq} ssrc {ssrc:#x}");
+        };
+        // Stream 0x50 wraps (its ROC becomes 1) …
+        for seq in [65_534, 65_535, 0, 1] {
+            check(seq, 0x50, &mut hint_a);
+        }
+        // … then 0x10 starts and sorts before it: 0x50's kept hint now points at 0x10.
+        check(7, 0x10, &mut hint_b);
+        assert_eq!(hint_b, 0);
+        check(2, 0x50, &mut hint_a);
+        assert_eq!(hint_a, 1, "{profile:?}: the stale hint was replaced");
+        // 0x10 passed 0x50's (now correct) hint still protects with ROC 0.
+        let mut wrong = hint_a;
+        check(8, 0x10, &mut wrong);
+        assert_eq!(wrong, 0);
+        assert_eq!(plain.highest_rtp_index(0x50), Some(65_536 + 2));
+        assert_eq!(hinted.highest_rtp_index(0x10), Some(8));
     }
 }

@@ -14,7 +14,7 @@ use smallvec::SmallVec;
 
 use super::{Inbound, MAX_INBOUND, Session, State};
 use crate::counters::{Counters, DropReason};
-use crate::forward::{Sub, Verdict, Vp8Ids};
+use crate::forward::{KnownKeyframe, Sub, Verdict, Vp8Ids};
 use crate::io::MAX_DATAGRAM;
 use crate::io::{Sockets, TxQueue};
 use crate::msg::{MediaKind, ShardEvent, ShardId, StreamKey};
@@ -139,6 +139,14 @@ impl State {
     /// A decrypted RTP packet from the session in `slot`.
     fn on_rtp(&mut self, slot: usize, pkt: &[u8]) {
         self.counters.rtp_in += 1;
+        self.on_session_rtp(slot, pkt, false);
+    }
+
+    /// An RTP packet of the session in `slot`: as it arrived, or (`recovered`) unwrapped
+    /// from an RTX retransmission. A recovered packet was counted and its transport-wide
+    /// sequence number recorded when the RTX packet arrived, and it is never unwrapped
+    /// again (an SDP naming one SSRC as its own RTX cannot make this recurse).
+    fn on_session_rtp(&mut self, slot: usize, pkt: &[u8], recovered: bool) {
         let Ok(view) = RtpPacket::parse(pkt) else {
             self.counters.drop(DropReason::Malformed);
             return;
@@ -149,7 +157,8 @@ impl State {
             return;
         };
         let publisher = s.id;
-        if let (Some(id), Some(rec)) = (s.rtcp.twcc_ext, s.twcc.as_mut())
+        if !recovered
+            && let (Some(id), Some(rec)) = (s.rtcp.twcc_ext, s.twcc.as_mut())
             && let Some(seq) = view.extension(id).and_then(|d| TransportCc::parse(d).ok())
         {
             let ticks = self.ntp.rtp_units(now, super::twcc::TICK_HZ);
@@ -166,7 +175,7 @@ impl State {
         let (mut key, mut layer) = (ssrc, 0);
         let mut gap = None;
         if let Some(i) = pos.and_then(|p| s.inbound.get_mut(p)) {
-            if i.rtx_ssrc == Some(ssrc) {
+            if i.rtx_ssrc == Some(ssrc) && !recovered {
                 // A retransmission we asked for: unwrap it (RFC 4588) and take it as the
                 // original; without a known RTX payload type it is dropped.
                 let pt = view.payload_type();
@@ -174,14 +183,18 @@ impl State {
                 else {
                     return;
                 };
+                // The recovered packet is the RTX packet's header (which parsed) and its
+                // payload after the 2-byte original sequence number: it has a payload
+                // exactly when that is longer than 2 bytes, and it is parsed once, below.
+                if view.payload().len() <= 2 {
+                    return;
+                }
                 let media = i.ssrc;
-                i.recovered += 1;
                 let mut buf = [0u8; MAX_DATAGRAM];
-                if let Ok(n) = recover_rtx(&view, apt, Ssrc(media), &mut buf)
-                    && RtpPacket::parse(&buf[..n]).is_ok_and(|r| !r.payload().is_empty())
-                {
+                if let Ok(n) = recover_rtx(&view, apt, Ssrc(media), &mut buf) {
+                    i.recovered += 1;
                     self.counters.rtx_recovered += 1;
-                    self.on_rtp(slot, &buf[..n]);
+                    self.on_session_rtp(slot, &buf[..n], true);
                 }
                 return;
             }
@@ -211,19 +224,34 @@ impl State {
                 self.events.emit(ev, &mut self.counters);
             }
         }
-        if let Some((first, last)) = gap {
-            self.send_nack(slot, ssrc, first, last);
+        if let (Some((first, last)), Some(p)) = (gap, pos) {
+            Self::send_nack(
+                s,
+                p,
+                &mut self.tx,
+                &self.addrs,
+                &mut self.counters,
+                first,
+                last,
+            );
         }
         let source = StreamKey {
             publisher,
             ssrc: key,
         };
-        self.fan_out(source, layer, pkt);
+        self.fan_out(source, layer, pkt, None);
     }
 
     /// Sends a decrypted packet of `source` (substream `layer`) to the other shards that
-    /// subscribe to it and to the local subscribers.
-    pub(super) fn fan_out(&mut self, source: StreamKey, layer: u8, pkt: &[u8]) {
+    /// subscribe to it and to the local subscribers; `known`: the caller's keyframe check
+    /// of it, if it made one.
+    pub(super) fn fan_out(
+        &mut self,
+        source: StreamKey,
+        layer: u8,
+        pkt: &[u8],
+        known: Option<KnownKeyframe>,
+    ) {
         let Some(route) = self.fwd.routes.get(&source) else {
             self.counters.rtp_unrouted += 1;
             return;
@@ -250,18 +278,20 @@ impl State {
                     .drop_n(DropReason::PoolExhausted, route.shards.len() as u64),
             }
         }
-        self.forward_local(source, layer, pkt, false);
+        self.forward_local(source, layer, pkt, false, known);
     }
 
     /// Sends a decrypted packet of substream `layer` of `source` to every local subscriber
     /// that selects it, and to the RTP outputs copying it. A `replay`ed packet (an RTP
-    /// input's kept keyframe) goes only to subscriptions that are starting.
+    /// input's kept keyframe) goes only to subscriptions that are starting. `known`: the
+    /// caller's keyframe check of the packet, if it made one.
     pub(super) fn forward_local(
         &mut self,
         source: StreamKey,
         layer: u8,
         plain: &[u8],
         replay: bool,
+        known: Option<KnownKeyframe>,
     ) {
         let Some(route) = self.fwd.routes.get_mut(&source) else {
             return;
@@ -269,14 +299,7 @@ impl State {
         if !replay {
             for &o in &route.outputs {
                 if let Some(out) = self.outputs.get_mut(o) {
-                    out.send(
-                        self.now,
-                        layer,
-                        plain,
-                        &mut self.tx,
-                        &self.addrs,
-                        &mut self.counters,
-                    );
+                    out.send(self.now, layer, plain, &mut self.tx, &mut self.counters);
                 }
             }
         }
@@ -287,9 +310,9 @@ impl State {
             // Not kept in the history again, nor counted as an arrival.
             RtpPacket::parse(plain)
                 .ok()
-                .map(|v| crate::forward::PacketInfo::inspect(route.codec, layer, &v))
+                .map(|v| crate::forward::PacketInfo::inspect(route.codec, layer, &v, known))
         } else {
-            route.inspect(self.now, layer, plain)
+            route.inspect_known(self.now, layer, plain, known)
         };
         let Some(info) = info else {
             self.counters.drop(DropReason::Malformed);

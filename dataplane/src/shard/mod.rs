@@ -597,7 +597,7 @@ impl State {
                     } => {
                         self.counters.xshard_in += 1;
                         let plain = buf.data.get(..usize::from(len)).unwrap_or(&[]);
-                        self.forward_local(source, layer, plain, replay);
+                        self.forward_local(source, layer, plain, replay, None);
                     }
                     XMsg::Keyframe { source, layer } => {
                         let from = ShardId(from as u16);

@@ -22,7 +22,7 @@ use smallvec::{SmallVec, smallvec};
 
 use super::State;
 use crate::counters::{Counters, DropReason};
-use crate::forward::Rewriter;
+use crate::forward::{KnownKeyframe, Rewriter};
 use crate::io::{Backend, MAX_DATAGRAM, Sockets, TxQueue, bind_udp};
 use crate::msg::{
     DataInput, MediaKind, ReplyTo, RtpInput, RtpOutput, RtpOutputId, ShardError, ShardEvent,
@@ -147,7 +147,14 @@ pub(crate) struct Output {
     destination: SocketAddr,
     rewriter: Rewriter,
     payload_type: Option<u8>,
+    /// The shard socket it sends from (the first of the destination's address family),
+    /// found when it was added: the shard's sockets do not change while it runs. `None`:
+    /// the shard has none of that family, and every packet is a counted `SendFailed`.
+    sock: Option<usize>,
     srtp: Option<Box<SrtpContext>>,
+    /// Where the output's one SSRC sits in its SRTP context (see
+    /// [`SrtpContext::protect_rtp_hinted`]).
+    srtp_hint: usize,
     packets: u64,
     bytes: u64,
 }
@@ -176,13 +183,12 @@ impl Output {
         layer: u8,
         plain: &[u8],
         tx: &mut TxQueue,
-        addrs: &[SocketAddr],
         counters: &mut Counters,
     ) {
         if layer != self.substream {
             return;
         }
-        let Some(sock) = Sockets::index_for(addrs, &self.destination) else {
+        let Some(sock) = self.sock else {
             counters.drop(DropReason::SendFailed);
             return;
         };
@@ -209,7 +215,7 @@ impl Output {
             let _ = pkt.set_payload_type(pt);
         }
         let len = match self.srtp.as_mut() {
-            Some(srtp) => match srtp.protect_rtp(slot, n) {
+            Some(srtp) => match srtp.protect_rtp_hinted(slot, n, &mut self.srtp_hint) {
                 Ok(len) => len,
                 Err(_) => {
                     counters.drop(DropReason::ProtectFailed);
@@ -531,9 +537,15 @@ impl State {
         l.bytes += n as u64;
         let started = !l.receiving;
         l.receiving = true;
+        // Looked at once: the GOP keeps it here, the fan-out's selection takes the answer.
+        let mut known = None;
         if let Some(gop) = l.gop.as_mut() {
-            let key = codec.is_some_and(|c| is_keyframe(c, rtp.as_packet().payload()));
-            gop.push(rtp.as_bytes(), key);
+            let key = codec.map(|codec| KnownKeyframe {
+                codec,
+                keyframe: is_keyframe(codec, rtp.as_packet().payload()),
+            });
+            gop.push(rtp.as_bytes(), key.is_some_and(|k| k.keyframe));
+            known = key;
         }
         let mid = started.then(|| input.mid.clone());
         if let Some(mid) = mid {
@@ -549,7 +561,7 @@ impl State {
         let Some(pkt) = buf.get(..n) else {
             return;
         };
-        self.fan_out(source, layer, pkt);
+        self.fan_out(source, layer, pkt, known);
     }
 
     /// A datagram on a data input's socket: one message for its viewers.
@@ -630,7 +642,7 @@ impl State {
                 };
                 self.counters.replayed += 1;
                 if to == self.id {
-                    self.forward_local(source, layer, pkt, true);
+                    self.forward_local(source, layer, pkt, true, None);
                     continue;
                 }
                 let Some(buf) = self.pool.share(pkt) else {
@@ -708,7 +720,9 @@ impl State {
             destination: o.destination,
             rewriter: Rewriter::new(o.ssrc, o.clock_rate),
             payload_type: o.payload_type,
+            sock: Sockets::index_for(&self.addrs, &o.destination),
             srtp,
+            srtp_hint: 0,
             packets: 0,
             bytes: 0,
         });

@@ -4,15 +4,16 @@
 //! Reports go out every `rtcp_interval` from the shard's housekeeping; NACKs go out as soon
 //! as a gap shows.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use portunus_rtp::rtcp::{ReportBlock, SenderInfo, write_nack, write_remb, write_rr, write_sr};
 use portunus_rtp::{SeqExtender, Ssrc};
 use smallvec::SmallVec;
 
-use super::{MAX_INBOUND, State};
-use crate::counters::DropReason;
-use crate::io::Sockets;
+use super::{MAX_INBOUND, Session, State};
+use crate::counters::{Counters, DropReason};
+use crate::io::{Sockets, TxQueue};
 use crate::msg::{
     InboundStats, OutboundStats, PeerId, PeerStats, ReplyTo, ShardError, ShardEvent, StreamKey,
 };
@@ -160,35 +161,42 @@ impl NtpClock {
 }
 
 impl State {
-    /// Sends a NACK for `first..=last` of `media` to the peer in `slot`.
-    pub(super) fn send_nack(&mut self, slot: usize, media: u32, first: u16, last: u16) {
+    /// Sends a NACK for `first..=last` of inbound stream `inbound` of session `s`: the
+    /// session and stream the caller holds, not looked up again.
+    pub(super) fn send_nack(
+        s: &mut Session,
+        inbound: usize,
+        tx: &mut TxQueue,
+        addrs: &[SocketAddr],
+        counters: &mut Counters,
+        first: u16,
+        last: u16,
+    ) {
         let mut lost = [0u16; MAX_NACK_GAP as usize];
         let n = usize::from(last.wrapping_sub(first)) + 1;
         let n = n.min(lost.len());
         for (i, l) in lost.iter_mut().take(n).enumerate() {
             *l = first.wrapping_add(i as u16);
         }
-        let Some(s) = self.sessions.get_mut(slot) else {
+        let Some(i) = s.inbound.get_mut(inbound) else {
             return;
         };
-        let (Some(path), Some(buf)) = (s.peer.path(), self.tx.slot()) else {
+        let (Some(path), Some(buf)) = (s.peer.path(), tx.slot()) else {
             return;
         };
-        let Some(sock) = Sockets::index_for(&self.addrs, &path.remote) else {
+        let Some(sock) = Sockets::index_for(addrs, &path.remote) else {
             return;
         };
-        let Ok(len) = write_nack(buf, Ssrc(s.rtcp_ssrc), Ssrc(media), &lost[..n]) else {
+        let Ok(len) = write_nack(buf, Ssrc(s.rtcp_ssrc), Ssrc(i.ssrc), &lost[..n]) else {
             return;
         };
         match s.peer.protect_rtcp(buf, len) {
             Ok(len) => {
-                self.tx.push(sock, path.remote, len);
-                self.counters.nack_sent += 1;
-                if let Some(i) = s.inbound.iter_mut().find(|i| i.ssrc == media) {
-                    i.nacks_sent += 1;
-                }
+                tx.push(sock, path.remote, len);
+                counters.nack_sent += 1;
+                i.nacks_sent += 1;
             }
-            Err(_) => self.counters.drop(DropReason::ProtectFailed),
+            Err(_) => counters.drop(DropReason::ProtectFailed),
         }
     }
 
