@@ -49,11 +49,14 @@ pub enum DropReason {
     /// A viewer's SCTP refused a data input's message (over its max-message-size, or the
     /// association is gone).
     DataRejected,
+    /// An RTX packet whose payload type was not negotiated as RTX, or whose original
+    /// packet does not unwrap (RFC 4588).
+    RtxUnusable,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 21] = [
         Self::NoRoute,
         Self::UnknownPacket,
         Self::SrtpAuth,
@@ -74,6 +77,7 @@ impl DropReason {
         Self::ProtectFailed,
         Self::ChannelNotOpen,
         Self::DataRejected,
+        Self::RtxUnusable,
     ];
 
     /// A stable snake_case name for metrics.
@@ -99,6 +103,7 @@ impl DropReason {
             Self::ProtectFailed => "protect_failed",
             Self::ChannelNotOpen => "channel_not_open",
             Self::DataRejected => "data_rejected",
+            Self::RtxUnusable => "rtx_unusable",
         }
     }
 }
@@ -146,6 +151,9 @@ pub struct Counters {
     pub nack_sent: u64,
     /// Lost packets recovered from publishers' RTX retransmissions.
     pub rtx_recovered: u64,
+    /// RTX packets that carried no original packet: padding probes a sender's bandwidth
+    /// estimation sends (consumed, not a drop).
+    pub rtx_padding: u64,
     /// Receiver reports sent to publishers.
     pub rr_sent: u64,
     /// REMBs sent to publishers.

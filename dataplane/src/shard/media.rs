@@ -181,20 +181,26 @@ impl State {
                 let pt = view.payload_type();
                 let Some(&(_, apt)) = s.rtcp.rtx_payload_types.iter().find(|(r, _)| *r == pt)
                 else {
+                    self.counters.drop(DropReason::RtxUnusable);
                     return;
                 };
                 // The recovered packet is the RTX packet's header (which parsed) and its
                 // payload after the 2-byte original sequence number: it has a payload
                 // exactly when that is longer than 2 bytes, and it is parsed once, below.
+                // Without one it is a padding probe (bandwidth estimation), not a loss.
                 if view.payload().len() <= 2 {
+                    self.counters.rtx_padding += 1;
                     return;
                 }
                 let media = i.ssrc;
                 let mut buf = [0u8; MAX_DATAGRAM];
-                if let Ok(n) = recover_rtx(&view, apt, Ssrc(media), &mut buf) {
-                    i.recovered += 1;
-                    self.counters.rtx_recovered += 1;
-                    self.on_session_rtp(slot, &buf[..n], true);
+                match recover_rtx(&view, apt, Ssrc(media), &mut buf) {
+                    Ok(n) => {
+                        i.recovered += 1;
+                        self.counters.rtx_recovered += 1;
+                        self.on_session_rtp(slot, &buf[..n], true);
+                    }
+                    Err(_) => self.counters.drop(DropReason::RtxUnusable),
                 }
                 return;
             }

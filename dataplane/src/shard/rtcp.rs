@@ -181,7 +181,11 @@ impl State {
         let Some(i) = s.inbound.get_mut(inbound) else {
             return;
         };
-        let (Some(path), Some(buf)) = (s.peer.path(), tx.slot()) else {
+        let Some(path) = s.peer.path() else {
+            return;
+        };
+        let Some(buf) = tx.slot() else {
+            counters.drop(DropReason::TxFull);
             return;
         };
         let Some(sock) = Sockets::index_for(addrs, &path.remote) else {
