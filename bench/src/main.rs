@@ -112,6 +112,11 @@ struct Cli {
     /// Start each server in turn and run the scenario against each (alternating order).
     #[arg(long)]
     compare: bool,
+    /// Grow one run through the `--n` list (ascending) instead of a fresh run per N: the
+    /// same publishers (or feeder) stay, more subscribers join, and each step is measured
+    /// (with `--compare`, one server start per server and ramp). Not for `meeting`.
+    #[arg(long)]
+    ramp: bool,
     /// Servers for --compare: portunus, portunus-nogso (UDP GSO off), janus, janus-el1
     /// (event_loops = 1).
     #[arg(
@@ -203,7 +208,33 @@ fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
             ws_port: cli.ws_port,
             shards: cli.shards,
         };
-        for (step, &n) in cli.n.iter().enumerate() {
+        if cli.ramp {
+            for kind in &kinds {
+                eprintln!(
+                    "== {} ramp {:?}: starting {}",
+                    cli.scenario_name(),
+                    cli.n,
+                    kind.label()
+                );
+                let mut server = launcher.start(*kind)?;
+                let cfg = RunConfig {
+                    url: format!("ws://127.0.0.1:{}/", cli.ws_port),
+                    server_pid: Some(server.pid),
+                    server_label: kind.label().to_owned(),
+                    ..base.clone()
+                };
+                let outcome = scenario::ramp(&cfg, &cli.n);
+                server.stop();
+                match outcome {
+                    Ok(steps) => {
+                        steps.iter().for_each(print_one);
+                        results.extend(steps);
+                    }
+                    Err(e) => eprintln!("{} ramp: {e}", kind.label()),
+                }
+            }
+        }
+        for (step, &n) in cli.n.iter().enumerate().filter(|_| !cli.ramp) {
             // Alternate the order from one N to the next (A B C, C B A, …).
             let mut order = kinds.clone();
             if step % 2 == 1 {
@@ -233,6 +264,11 @@ fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
                     Err(e) => eprintln!("{} N={n}: {e}", kind.label()),
                 }
             }
+        }
+    } else if cli.ramp {
+        for r in scenario::ramp(&base, &cli.n)? {
+            print_one(&r);
+            results.push(r);
         }
     } else {
         for &n in &cli.n {

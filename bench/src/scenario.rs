@@ -148,6 +148,32 @@ pub struct RunResult {
 /// Setup failures (room creation, no client thread could connect); client failures are
 /// counted in the result instead.
 pub fn run(cfg: &RunConfig) -> Result<RunResult, BenchError> {
+    ramp(cfg, &[cfg.n])?
+        .pop()
+        .ok_or_else(|| BenchError::Setup("the run measured nothing".into()))
+}
+
+/// Runs one scenario against an already running server, growing the audience step by step:
+/// after the publishers (or the feeder), subscribers join up to `steps[0]`, the window is
+/// measured, more join up to `steps[1]`, and so on. One result per step; each step's join
+/// figures are those of the subscribers it added. `meeting` adds publishers with every
+/// participant, so it takes a single step.
+///
+/// # Errors
+/// Setup failures, and steps that are not increasing (or a ramped `meeting`); client
+/// failures are counted in the results instead.
+pub fn ramp(cfg: &RunConfig, steps: &[usize]) -> Result<Vec<RunResult>, BenchError> {
+    if steps.is_empty() || steps.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(BenchError::Setup(format!(
+            "ramp steps must increase: {steps:?}"
+        )));
+    }
+    if cfg.scenario == Scenario::Meeting && steps.len() > 1 {
+        return Err(BenchError::Setup(
+            "meeting cannot be ramped: each participant also publishes".into(),
+        ));
+    }
+    let top = steps[steps.len() - 1];
     let probe = cfg.server_pid.map(ServerProbe::new);
     let rss_before = probe.and_then(|p| p.rss_kib().ok());
     let mut admin = Control::connect(&cfg.url)?;
@@ -161,109 +187,37 @@ pub fn run(cfg: &RunConfig) -> Result<RunResult, BenchError> {
             let ports = create_mountpoint(&mut admin, session, cfg.room)?;
             feeder = Some(spawn_feeder(ports, cfg.media, Arc::clone(&stop_feeder)));
         }
-        _ => create_room(&mut admin, session, cfg.room, cfg.n + 2)?,
+        _ => create_room(&mut admin, session, cfg.room, top + 2)?,
     }
     let mut run = Running::start(cfg)?;
-    let mut specs = Vec::new();
-    let mut next_id = 0;
-    let mut spec = |role: Role| {
-        next_id += 1;
-        PeerSpec {
-            id: next_id - 1,
-            role,
+    let publishers = match join_publishers(&mut run, cfg, top) {
+        Ok(p) => p,
+        Err(e) => {
+            run.stop();
+            return Err(e);
         }
     };
-    // Phase 1: publishers.
-    let publishers = match cfg.scenario {
-        Scenario::Stream => 0,
-        Scenario::Webinar | Scenario::JoinStorm => 1,
-        Scenario::Meeting => cfg.n,
-    };
-    let mut feeds = Vec::new();
-    if publishers > 0 {
-        let pubs: Vec<PeerSpec> = (0..publishers)
-            .map(|i| {
-                spec(Role::Publisher {
-                    room: cfg.room,
-                    source: i as u32,
-                    media: cfg.media,
-                })
-            })
-            .collect();
-        run.add(pubs.clone());
-        let outcome = run.wait_setups(
-            publishers,
-            cfg.setup_timeout + Duration::from_secs(5),
-            "publishers",
-        )?;
-        if outcome.connected == 0 {
-            return Err(BenchError::Setup(format!(
-                "no publisher connected: {}",
-                outcome.first_failure.unwrap_or_default()
-            )));
-        }
-        feeds = pubs
-            .iter()
-            .filter_map(|p| run.publisher_ids.get(&p.id).copied())
-            .collect();
-    }
-    // Phase 2: subscribers.
-    for i in 0..cfg.n {
-        let role = match cfg.scenario {
-            Scenario::Stream => Role::Viewer {
-                mountpoint: cfg.room,
-            },
-            Scenario::Webinar | Scenario::JoinStorm => Role::Subscriber {
-                room: cfg.room,
-                feeds: feeds.clone(),
-            },
-            Scenario::Meeting => Role::Subscriber {
-                room: cfg.room,
-                feeds: feeds
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, _)| *j != i)
-                    .map(|(_, f)| *f)
-                    .collect(),
-            },
+    let mut results = Vec::with_capacity(steps.len());
+    let mut joined = 0;
+    let mut outcome = Ok(());
+    for &n in steps {
+        let step = Step {
+            cfg,
+            probe,
+            rss_before,
+            publishers: &publishers,
+            from: joined,
+            to: n,
         };
-        specs.push(spec(role));
+        match step.run(&mut run) {
+            Ok(r) => results.push(r),
+            Err(e) => {
+                outcome = Err(e);
+                break;
+            }
+        }
+        joined = n;
     }
-    if cfg.scenario == Scenario::Meeting && cfg.n < 2 {
-        specs.clear();
-    }
-    let cpu_before_join = probe.and_then(|p| p.cpu_ns().ok());
-    let join_started = Instant::now();
-    let subscribers = specs.len();
-    run.add(specs);
-    let budget = cfg.setup_timeout + Duration::from_millis(60 * subscribers as u64);
-    let outcome = run.wait_setups(subscribers, budget, "subscribers")?;
-    let join_time = join_started.elapsed().as_secs_f64();
-    let cpu_after_join = probe.and_then(|p| p.cpu_ns().ok());
-    // Phase 3: warm-up (with the no-server latency baseline), then the window.
-    let baseline_started = Instant::now();
-    let baseline = crate::baseline::measure()?;
-    run.sleep(
-        cfg.warmup.saturating_sub(baseline_started.elapsed()),
-        "warm-up",
-    );
-    let rss_at_n = probe.and_then(|p| p.rss_kib().ok());
-    let cpu0 = probe.and_then(|p| p.cpu_ns().ok());
-    let t0 = Instant::now();
-    run.broadcast(|| Command::Measure(true));
-    run.sleep(cfg.duration, "measuring");
-    run.broadcast(|| Command::Measure(false));
-    let window = t0.elapsed().as_secs_f64();
-    let cpu1 = probe.and_then(|p| p.cpu_ns().ok());
-    let load_avg = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_ascii_whitespace().next()?.parse().ok());
-    let report = run.collect()?;
-    let srtp_profile = run
-        .profiles
-        .iter()
-        .max_by_key(|(_, n)| **n)
-        .map(|(p, _)| (*p).to_owned());
     run.stop();
     stop_feeder.store(true, Ordering::Relaxed);
     if let Some(f) = feeder {
@@ -273,65 +227,206 @@ pub fn run(cfg: &RunConfig) -> Result<RunResult, BenchError> {
         json!({"janus": "destroy", "session_id": session}),
         API_TIMEOUT,
     );
+    outcome.map(|()| results)
+}
 
-    let server_cpu = cpu0.zip(cpu1).map(|(a, b)| b.saturating_sub(a) as f64);
-    let received = report.received;
-    let pct = |q: f64| report.latency_us.value_at_quantile(q);
-    let setups = outcome.setup_ms.len();
-    Ok(RunResult {
-        scenario: cfg.scenario,
-        server: cfg.server_label.clone(),
-        n: cfg.n,
+/// The publishers of a run, once they connected.
+#[derive(Debug, Default)]
+struct Publishers {
+    /// Feed ids of those that joined.
+    feeds: Vec<u64>,
+    /// How many connected and failed (subtracted from the subscribers' counts).
+    connected: usize,
+    failed: usize,
+}
+
+/// Subscribers' spec ids start here, above any publisher's (publishers take 0, 1, …).
+const FIRST_SUBSCRIBER_ID: usize = 1 << 24;
+
+/// Phase 1: the publishers (none for `stream`, one for `webinar` and `join-storm`, `n` for
+/// `meeting`).
+fn join_publishers(run: &mut Running, cfg: &RunConfig, n: usize) -> Result<Publishers, BenchError> {
+    let publishers = match cfg.scenario {
+        Scenario::Stream => 0,
+        Scenario::Webinar | Scenario::JoinStorm => 1,
+        Scenario::Meeting => n,
+    };
+    if publishers == 0 {
+        return Ok(Publishers::default());
+    }
+    let pubs: Vec<PeerSpec> = (0..publishers)
+        .map(|i| PeerSpec {
+            id: i,
+            role: Role::Publisher {
+                room: cfg.room,
+                source: i as u32,
+                media: cfg.media,
+            },
+        })
+        .collect();
+    run.add(pubs.clone());
+    let outcome = run.wait_setups(
+        publishers,
+        cfg.setup_timeout + Duration::from_secs(5),
+        "publishers",
+    )?;
+    if outcome.connected == 0 {
+        return Err(BenchError::Setup(format!(
+            "no publisher connected: {}",
+            outcome.first_failure.unwrap_or_default()
+        )));
+    }
+    Ok(Publishers {
+        feeds: pubs
+            .iter()
+            .filter_map(|p| run.publisher_ids.get(&p.id).copied())
+            .collect(),
         connected: outcome.connected,
         failed: outcome.failed,
-        first_failure: outcome.first_failure,
-        window_s: window,
-        egress_pps: received as f64 / window,
-        received,
-        lost: report.lost,
-        loss_pct: if received + report.lost == 0 {
-            0.0
-        } else {
-            100.0 * report.lost as f64 / (received + report.lost) as f64
-        },
-        srtp_failures: report.srtp_failures,
-        latency_p50_us: pct(0.5),
-        latency_p99_us: pct(0.99),
-        latency_p999_us: pct(0.999),
-        baseline_p50_us: baseline.p50_us,
-        baseline_p99_us: baseline.p99_us,
-        added_p99_us: pct(0.99).saturating_sub(baseline.p99_us),
-        srtp_profile,
-        client_gro: cfg.client_gro,
-        pacing_factor: cfg.media.pacing_factor,
-        server_cpu_ns_per_packet: server_cpu
-            .filter(|_| received > 0)
-            .map(|c| c / received as f64),
-        server_cores: server_cpu.map(|c| c / (window * 1e9)),
-        rss_kib_per_subscriber: rss_before
-            .zip(rss_at_n)
-            .filter(|_| cfg.n > 0)
-            .map(|(a, b)| (b as f64 - a as f64) / cfg.n as f64),
-        rss_kib: rss_at_n,
-        setups_per_s: if join_time > 0.0 {
-            setups as f64 / join_time
-        } else {
-            0.0
-        },
-        server_cpu_ms_per_setup: cpu_before_join
-            .zip(cpu_after_join)
-            .filter(|_| setups > 0)
-            .map(|(a, b)| b.saturating_sub(a) as f64 / 1e6 / setups as f64),
-        setup_p50_ms: percentile(&outcome.setup_ms, 0.5),
-        setup_p99_ms: percentile(&outcome.setup_ms, 0.99),
-        first_media_p50_ms: percentile(&outcome.first_media_ms, 0.5),
-        client_cpu_ns_per_packet: if received > 0 {
-            report.cpu_ns as f64 / received as f64
-        } else {
-            0.0
-        },
-        load_avg,
     })
+}
+
+/// One step of a run: subscribers `from..to` join, then warm-up and the measured window.
+struct Step<'a> {
+    cfg: &'a RunConfig,
+    probe: Option<ServerProbe>,
+    rss_before: Option<u64>,
+    publishers: &'a Publishers,
+    from: usize,
+    to: usize,
+}
+
+impl Step<'_> {
+    fn run(&self, run: &mut Running) -> Result<RunResult, BenchError> {
+        let (cfg, probe) = (self.cfg, self.probe);
+        // Phase 2: subscribers.
+        let mut specs: Vec<PeerSpec> = (self.from..self.to)
+            .map(|i| PeerSpec {
+                id: FIRST_SUBSCRIBER_ID + i,
+                role: self.subscriber_role(i),
+            })
+            .collect();
+        if cfg.scenario == Scenario::Meeting && self.to < 2 {
+            specs.clear();
+        }
+        let cpu_before_join = probe.and_then(|p| p.cpu_ns().ok());
+        let join_started = Instant::now();
+        let subscribers = specs.len();
+        run.add(specs);
+        let budget = cfg.setup_timeout + Duration::from_millis(60 * subscribers as u64);
+        let outcome = run.wait_setups(subscribers, budget, "subscribers")?;
+        let join_time = join_started.elapsed().as_secs_f64();
+        let cpu_after_join = probe.and_then(|p| p.cpu_ns().ok());
+        // Phase 3: warm-up (with the no-server latency baseline), then the window.
+        let baseline_started = Instant::now();
+        let baseline = crate::baseline::measure()?;
+        run.sleep(
+            cfg.warmup.saturating_sub(baseline_started.elapsed()),
+            "warm-up",
+        );
+        let rss_at_n = probe.and_then(|p| p.rss_kib().ok());
+        let cpu0 = probe.and_then(|p| p.cpu_ns().ok());
+        let t0 = Instant::now();
+        run.broadcast(|| Command::Measure(true));
+        run.sleep(cfg.duration, "measuring");
+        run.broadcast(|| Command::Measure(false));
+        let window = t0.elapsed().as_secs_f64();
+        let cpu1 = probe.and_then(|p| p.cpu_ns().ok());
+        let load_avg = std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|s| s.split_ascii_whitespace().next()?.parse().ok());
+        let report = run.collect()?;
+        let srtp_profile = run
+            .profiles
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(p, _)| (*p).to_owned());
+
+        let n = self.to;
+        let server_cpu = cpu0.zip(cpu1).map(|(a, b)| b.saturating_sub(a) as f64);
+        let received = report.received;
+        let pct = |q: f64| report.latency_us.value_at_quantile(q);
+        let setups = outcome.setup_ms.len();
+        Ok(RunResult {
+            scenario: cfg.scenario,
+            server: cfg.server_label.clone(),
+            n,
+            // Over the whole audience so far, not just this step's joiners.
+            connected: run.connected.saturating_sub(self.publishers.connected),
+            failed: run.failed.saturating_sub(self.publishers.failed),
+            first_failure: outcome.first_failure,
+            window_s: window,
+            egress_pps: received as f64 / window,
+            received,
+            lost: report.lost,
+            loss_pct: if received + report.lost == 0 {
+                0.0
+            } else {
+                100.0 * report.lost as f64 / (received + report.lost) as f64
+            },
+            srtp_failures: report.srtp_failures,
+            latency_p50_us: pct(0.5),
+            latency_p99_us: pct(0.99),
+            latency_p999_us: pct(0.999),
+            baseline_p50_us: baseline.p50_us,
+            baseline_p99_us: baseline.p99_us,
+            added_p99_us: pct(0.99).saturating_sub(baseline.p99_us),
+            srtp_profile,
+            client_gro: cfg.client_gro,
+            pacing_factor: cfg.media.pacing_factor,
+            server_cpu_ns_per_packet: server_cpu
+                .filter(|_| received > 0)
+                .map(|c| c / received as f64),
+            server_cores: server_cpu.map(|c| c / (window * 1e9)),
+            rss_kib_per_subscriber: self
+                .rss_before
+                .zip(rss_at_n)
+                .filter(|_| n > 0)
+                .map(|(a, b)| (b as f64 - a as f64) / n as f64),
+            rss_kib: rss_at_n,
+            setups_per_s: if join_time > 0.0 {
+                setups as f64 / join_time
+            } else {
+                0.0
+            },
+            server_cpu_ms_per_setup: cpu_before_join
+                .zip(cpu_after_join)
+                .filter(|_| setups > 0)
+                .map(|(a, b)| b.saturating_sub(a) as f64 / 1e6 / setups as f64),
+            setup_p50_ms: percentile(&outcome.setup_ms, 0.5),
+            setup_p99_ms: percentile(&outcome.setup_ms, 0.99),
+            first_media_p50_ms: percentile(&outcome.first_media_ms, 0.5),
+            client_cpu_ns_per_packet: if received > 0 {
+                report.cpu_ns as f64 / received as f64
+            } else {
+                0.0
+            },
+            load_avg,
+        })
+    }
+
+    /// What subscriber `i` (counted from 0 over the whole run) receives.
+    fn subscriber_role(&self, i: usize) -> Role {
+        let room = self.cfg.room;
+        match self.cfg.scenario {
+            Scenario::Stream => Role::Viewer { mountpoint: room },
+            Scenario::Webinar | Scenario::JoinStorm => Role::Subscriber {
+                room,
+                feeds: self.publishers.feeds.clone(),
+            },
+            Scenario::Meeting => Role::Subscriber {
+                room,
+                feeds: self
+                    .publishers
+                    .feeds
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, f)| *f)
+                    .collect(),
+            },
+        }
+    }
 }
 
 /// Worker threads of one run and what they reported.

@@ -75,14 +75,13 @@ fn start_portunus() -> (Server, u16) {
     (server, ws)
 }
 
-#[test]
-fn webinar_of_two_subscribers_receives_authenticated_stamped_media_from_portunus() {
-    let (server, ws) = start_portunus();
-    let cfg = RunConfig {
-        scenario: Scenario::Webinar,
-        n: 2,
+/// A short run's settings against the server on `ws` with PID `pid`.
+fn config(scenario: Scenario, n: usize, ws: u16, pid: u32) -> RunConfig {
+    RunConfig {
+        scenario,
+        n,
         url: format!("ws://127.0.0.1:{ws}/"),
-        server_pid: Some(server.0.id()),
+        server_pid: Some(pid),
         server_label: "portunus".into(),
         threads: 1,
         media: MediaConfig {
@@ -101,7 +100,13 @@ fn webinar_of_two_subscribers_receives_authenticated_stamped_media_from_portunus
         rx_coalesce: Duration::from_millis(2),
         client_gro: true,
         progress: false,
-    };
+    }
+}
+
+#[test]
+fn webinar_of_two_subscribers_receives_authenticated_stamped_media_from_portunus() {
+    let (server, ws) = start_portunus();
+    let cfg = config(Scenario::Webinar, 2, ws, server.0.id());
     let r = scenario::run(&cfg).expect("the run completes");
     assert_eq!(
         (r.connected, r.failed),
@@ -118,4 +123,32 @@ fn webinar_of_two_subscribers_receives_authenticated_stamped_media_from_portunus
     assert!(r.baseline_p99_us >= r.baseline_p50_us && r.baseline_p50_us > 0);
     assert!(r.server_cpu_ns_per_packet.is_some());
     assert!(r.rss_kib.is_some_and(|kib| kib > 0));
+}
+
+#[test]
+fn a_ramped_stream_measures_each_step_with_the_audience_grown() {
+    let (server, ws) = start_portunus();
+    let cfg = config(Scenario::Stream, 0, ws, server.0.id());
+    let steps = scenario::ramp(&cfg, &[1, 3]).expect("the ramp completes");
+    assert_eq!(
+        steps.iter().map(|r| (r.n, r.connected, r.failed)).collect::<Vec<_>>(),
+        [(1, 1, 0), (3, 3, 0)],
+        "first failures: {:?}",
+        steps.iter().map(|r| &r.first_failure).collect::<Vec<_>>()
+    );
+    for r in &steps {
+        assert_eq!(r.srtp_failures, 0);
+        assert!(r.loss_pct < 5.0, "loss {} % at N={}", r.loss_pct, r.n);
+        assert!(r.server_cpu_ns_per_packet.is_some());
+    }
+    // The same feed reaches three viewers instead of one: about three times the packets.
+    let (one, three) = (steps[0].received as f64, steps[1].received as f64);
+    assert!(
+        one > 50.0 && three > 2.5 * one && three < 3.5 * one,
+        "received {one} then {three}"
+    );
+    // Steps must grow.
+    assert!(scenario::ramp(&cfg, &[3, 2]).is_err());
+    let meeting = config(Scenario::Meeting, 0, ws, server.0.id());
+    assert!(scenario::ramp(&meeting, &[2, 3]).is_err());
 }
