@@ -131,7 +131,10 @@ fn a_ramped_stream_measures_each_step_with_the_audience_grown() {
     let cfg = config(Scenario::Stream, 0, ws, server.0.id());
     let steps = scenario::ramp(&cfg, &[1, 3]).expect("the ramp completes");
     assert_eq!(
-        steps.iter().map(|r| (r.n, r.connected, r.failed)).collect::<Vec<_>>(),
+        steps
+            .iter()
+            .map(|r| (r.n, r.connected, r.failed))
+            .collect::<Vec<_>>(),
         [(1, 1, 0), (3, 3, 0)],
         "first failures: {:?}",
         steps.iter().map(|r| &r.first_failure).collect::<Vec<_>>()

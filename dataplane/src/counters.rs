@@ -125,6 +125,11 @@ pub struct Counters {
     pub tx_gso_sends: u64,
     /// Datagrams (GSO segments) carried by those sends.
     pub tx_gso_datagrams: u64,
+    /// ICE checks that named a PeerConnection not created yet, held for it (those that no
+    /// PeerConnection claims in time are also counted as `no_route` drops).
+    pub early_checks: u64,
+    /// Held checks handed to their PeerConnection once it was created.
+    pub early_checks_answered: u64,
     /// RTP packets decrypted from peers.
     pub rtp_in: u64,
     /// RTCP compound packets decrypted from peers.

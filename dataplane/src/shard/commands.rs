@@ -270,6 +270,7 @@ impl State {
         });
         self.by_id.insert(c.peer, slot);
         self.mark_dirty(slot);
+        self.answer_early_checks(slot);
         let ev = ShardEvent::PeerCreated {
             reply: c.reply,
             peer: c.peer,

@@ -12,7 +12,7 @@ use portunus_rtp::{PacketKind, RtpPacket, RtpPacketMut, Ssrc, classify, recover_
 use portunus_srtp::{SrtpContext, SrtpError};
 use smallvec::SmallVec;
 
-use super::{Inbound, MAX_INBOUND, Session, State};
+use super::{Inbound, MAX_INBOUND, Session, State, early};
 use crate::counters::{Counters, DropReason};
 use crate::forward::{KnownKeyframe, Sub, Verdict, Vp8Ids};
 use crate::io::MAX_DATAGRAM;
@@ -86,14 +86,38 @@ fn drop_reason(e: &PeerError) -> DropReason {
     }
 }
 
+/// Whether `datagram` is a STUN request naming a ufrag (an ICE connectivity check): class
+/// bits (0x0110 of the message type) zero, and a USERNAME.
+fn is_check(datagram: &[u8]) -> bool {
+    matches!(datagram, [t0, t1, ..] if (u16::from_be_bytes([*t0, *t1]) & 0x0110) == 0)
+        && portunus_stun::username_local_part(datagram).is_some()
+}
+
 impl State {
     /// One received datagram.
     pub(super) fn handle_datagram(&mut self, sock: usize, remote: SocketAddr, buf: &mut [u8]) {
         self.counters.rx_datagrams += 1;
         self.counters.rx_bytes += buf.len() as u64;
+        self.route_datagram(sock, remote, buf);
+    }
+
+    /// A datagram (counted on arrival) to its session; a check for a session not created
+    /// yet is held for it ([`super::early`]).
+    pub(super) fn route_datagram(&mut self, sock: usize, remote: SocketAddr, buf: &mut [u8]) {
         let Some(slot) = self.router.route(sock, remote, buf) else {
             let reason = match classify(buf) {
                 PacketKind::Unknown => DropReason::UnknownPacket,
+                PacketKind::Stun if is_check(buf) => {
+                    match self.early.hold(self.now, sock, remote, buf) {
+                        early::Kept::Held => {
+                            self.counters.early_checks += 1;
+                            return;
+                        }
+                        early::Kept::Evicted => self.counters.early_checks += 1,
+                        early::Kept::Refused => {}
+                    }
+                    DropReason::NoRoute
+                }
                 _ => DropReason::NoRoute,
             };
             self.counters.drop(reason);
@@ -133,6 +157,22 @@ impl State {
                     self.mark_dirty(slot);
                 }
             }
+        }
+    }
+
+    /// Routes the checks held for the session in `slot`, just created, to it.
+    pub(super) fn answer_early_checks(&mut self, slot: usize) {
+        let Some(ufrag) = self.sessions.get(slot).map(|s| s.ufrag.clone()) else {
+            return;
+        };
+        // Bounded: each round takes one check out of a store of fixed size.
+        for _ in 0..early::CAPACITY {
+            let Some(mut held) = self.early.take_for(&ufrag) else {
+                break;
+            };
+            self.counters.early_checks_answered += 1;
+            let len = held.len;
+            self.route_datagram(held.sock, held.remote, &mut held.buf[..len]);
         }
     }
 

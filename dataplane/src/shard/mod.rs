@@ -4,6 +4,7 @@
 
 mod commands;
 mod data;
+mod early;
 pub(crate) mod media;
 mod plain;
 pub(crate) mod rtcp;
@@ -241,6 +242,8 @@ pub(crate) struct State {
     output_by_id: HashMap<crate::msg::RtpOutputId, usize>,
     /// Data inputs' viewers on this shard.
     data: data::DataRoutes,
+    /// Checks that came before their PeerConnection (server offers).
+    early: early::EarlyChecks,
 }
 
 /// A shard: its state and its I/O backend.
@@ -298,6 +301,7 @@ impl State {
             outputs: slab::Slab::new(),
             output_by_id: HashMap::new(),
             data: data::DataRoutes::default(),
+            early: early::EarlyChecks::default(),
         };
         (st, init.sockets.socks)
     }
@@ -527,6 +531,8 @@ impl State {
             self.events.emit(ev, &mut self.counters);
         }
         self.input_timeouts();
+        let unclaimed = self.early.expire(now);
+        self.counters.drop_n(DropReason::NoRoute, unclaimed);
         if now >= self.next_audio_level {
             self.next_audio_level = now + AUDIO_LEVEL_INTERVAL;
             self.report_audio_levels();
