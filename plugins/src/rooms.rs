@@ -175,6 +175,18 @@ pub(crate) fn pick_string_id(ids: &mut Ids, taken: impl Fn(&str) -> bool) -> Str
     draw_free(|| ids.uuid(), |id| taken(id))
 }
 
+/// A fresh random id for an RTP forwarder, not `taken`: Janus forwarder ids (`stream_id`)
+/// are random non-zero 32-bit unsigned numbers.
+pub(crate) fn pick_forwarder_id(ids: &mut Ids, taken: impl Fn(u32) -> bool) -> u32 {
+    forwarder_id_from(|| ids.next(), taken)
+}
+
+/// [`pick_forwarder_id`] over any source of draws: the low half of the first draw that is
+/// neither zero (a non-zero 53-bit draw can have a zero low half) nor `taken`.
+fn forwarder_id_from(mut draw: impl FnMut() -> u64, taken: impl Fn(u32) -> bool) -> u32 {
+    draw_free(|| draw() as u32, |&id| id == 0 || taken(id))
+}
+
 /// The first `draw` that is not `taken`.
 fn draw_free<T>(mut draw: impl FnMut() -> T, taken: impl Fn(&T) -> bool) -> T {
     loop {
@@ -320,6 +332,27 @@ mod tests {
         let id = pick_id(Some(0), &mut ids, |i| i == first);
         assert_ne!(id, first);
         assert_ne!(id, 0);
+    }
+
+    #[test]
+    fn pick_forwarder_id_draws_free_non_zero_32_bit_ids() {
+        let draws: Vec<u32> = {
+            let mut ids = Ids::new(Some(3));
+            (0..4).map(|_| ids.next() as u32).collect()
+        };
+        let mut ids = Ids::new(Some(3));
+        assert_eq!(pick_forwarder_id(&mut ids, |_| false), draws[0]);
+        // Taken ids are skipped, in draw order.
+        let mut ids = Ids::new(Some(3));
+        let id = pick_forwarder_id(&mut ids, |i| i == draws[0] || i == draws[1]);
+        assert_eq!(id, draws[2]);
+        // Zero is never an id, though the draw it comes from is not zero; ids past 32 bits
+        // keep their low half.
+        let mut draws = [1 << 32, (7 << 32) | 5, u64::from(u32::MAX) + 10].into_iter();
+        let id = forwarder_id_from(|| draws.next().expect("a draw"), |_| false);
+        assert_eq!(id, 5);
+        let id = forwarder_id_from(|| draws.next().expect("a draw"), |_| false);
+        assert_eq!(id, 9);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use super::*;
-use crate::rooms::{apply_allowed, is_admin};
+use crate::rooms::{apply_allowed, is_admin, pick_forwarder_id};
 use crate::util::get_bool;
 
 impl AudioBridge {
@@ -491,16 +491,10 @@ impl AudioBridge {
             ));
         }
         let mix = room.mix;
-        let stream_id = loop {
-            let candidate = (self.ids.next() & 0xffff_ffff) as u32;
-            let used = self
-                .rooms
-                .values()
-                .any(|r| r.forwarders.contains_key(&candidate));
-            if candidate != 0 && !used {
-                break candidate;
-            }
-        };
+        let rooms = &self.rooms;
+        let stream_id = pick_forwarder_id(&mut self.ids, |id| {
+            rooms.values().any(|r| r.forwarders.contains_key(&id))
+        });
         let ssrc = get_u64(body, "ssrc").map(|s| s as u32);
         let forwarder = Forwarder {
             host: addr.to_string(),

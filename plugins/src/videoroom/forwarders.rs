@@ -2,6 +2,7 @@
 //! `stop_rtp_forward`, `listforwarders`) as [`MediaCommand::RtpForward`] intents.
 
 use super::*;
+use crate::rooms::pick_forwarder_id;
 
 impl VideoRoom {
     pub(super) fn moderate(&mut self, body: &Map<String, Value>) -> Result<Value, Failure> {
@@ -91,15 +92,14 @@ impl VideoRoom {
         };
         let mut created = Vec::new();
         for r in requests {
-            let id = loop {
-                let id = u32::try_from(self.ids.next() & u64::from(u32::MAX)).unwrap_or(1);
-                let taken = self.handles.values().any(|role| {
-                    matches!(role, Role::Publisher(p) if p.forwarders.iter().any(|f| f.id == id))
-                });
-                if id != 0 && !taken {
-                    break id;
-                }
-            };
+            let handles = &self.handles;
+            // Ids drawn for this request's earlier streams are taken too.
+            let id = pick_forwarder_id(&mut self.ids, |id| {
+                created.iter().any(|(f, _): &(Forwarder, _)| f.id == id)
+                    || handles.values().any(|role| {
+                        matches!(role, Role::Publisher(p) if p.forwarders.iter().any(|f| f.id == id))
+                    })
+            });
             let host = r.host.unwrap_or_else(|| default_host.clone());
             let srtp = r.srtp.or_else(|| default_srtp.clone());
             created.push((
