@@ -98,8 +98,10 @@ pub(crate) struct Mesh {
     pub(crate) ins: Vec<Option<Consumer<XMsg>>>,
     /// Every shard's wakeup.
     pub(crate) wakes: Vec<Arc<EventFd>>,
-    /// Shards we pushed to in this iteration (woken once at its end).
+    /// Shards pushed to since they were last woken.
     pub(crate) to_wake: Vec<bool>,
+    /// Shards already woken early in this iteration ([`Self::wake_early`]).
+    woken_early: Vec<bool>,
 }
 
 impl std::fmt::Debug for Mesh {
@@ -119,6 +121,7 @@ impl Mesh {
                 ins: (0..n).map(|_| None).collect(),
                 wakes: wakes.to_vec(),
                 to_wake: vec![false; n],
+                woken_early: vec![false; n],
             })
             .collect();
         for a in 0..n {
@@ -147,13 +150,29 @@ impl Mesh {
         }
     }
 
-    /// Wakes every shard pushed to since the last call.
+    /// Wakes, once per iteration, the shards just pushed to: a packet's copies for other
+    /// shards then fan out there while this shard serves its own subscribers, instead of
+    /// after this shard's whole iteration (which made a room spread over shards no faster
+    /// than one shard).
+    pub(crate) fn wake_early(&mut self) {
+        for (i, w) in self.to_wake.iter_mut().enumerate() {
+            if *w && !self.woken_early[i] {
+                *w = false;
+                self.woken_early[i] = true;
+                self.wakes[i].notify();
+            }
+        }
+    }
+
+    /// At the end of an iteration: wakes every shard pushed to since it was last woken
+    /// (a shard woken early may have gone back to sleep before the later messages).
     pub(crate) fn wake_peers(&mut self) {
         for (i, w) in self.to_wake.iter_mut().enumerate() {
             if std::mem::take(w) {
                 self.wakes[i].notify();
             }
         }
+        self.woken_early.fill(false);
     }
 
     /// Whether any incoming ring has messages.

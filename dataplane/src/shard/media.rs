@@ -323,6 +323,7 @@ impl State {
                     .counters
                     .drop_n(DropReason::PoolExhausted, route.shards.len() as u64),
             }
+            self.mesh.wake_early();
         }
         self.forward_local(source, layer, pkt, false, known);
     }
