@@ -63,12 +63,13 @@ impl Router {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use portunus_stun::{Class, MessageWriter, Method};
 
     use super::*;
 
-    fn check(username: &[u8]) -> Vec<u8> {
+    /// A STUN binding request carrying `username` (an ICE check as far as routing goes).
+    pub(crate) fn check(username: &[u8]) -> Vec<u8> {
         let mut buf = [0u8; 128];
         let mut w = MessageWriter::new(
             &mut buf,

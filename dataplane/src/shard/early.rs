@@ -147,22 +147,8 @@ impl EarlyChecks {
 
 #[cfg(test)]
 mod tests {
-    use portunus_stun::{Class, MessageWriter, Method};
-
     use super::*;
-
-    fn check(username: &[u8]) -> Vec<u8> {
-        let mut buf = [0u8; 256];
-        let mut w = MessageWriter::new(
-            &mut buf,
-            Class::Request,
-            Method::BINDING,
-            Default::default(),
-        );
-        w.add_username(username);
-        let n = w.finish().expect("stun");
-        buf[..n].to_vec()
-    }
+    use crate::router::tests::check;
 
     fn remote(port: u16) -> SocketAddr {
         SocketAddr::from(([192, 0, 2, 1], port))
