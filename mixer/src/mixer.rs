@@ -343,9 +343,13 @@ impl Mixer {
         &self.counters
     }
 
-    /// Whether any mix is open.
+    /// Whether a tick would do nothing: no mix has a participant (a mix without any sends
+    /// nothing, not even to its forwarders).
     pub fn is_idle(&self) -> bool {
-        self.slots.is_empty()
+        self.rooms
+            .iter()
+            .flatten()
+            .all(|room| room.participants.is_empty())
     }
 
     /// Opens mix `mix`, or changes the rate and stereo of an open one (its participants'

@@ -1,6 +1,8 @@
 //! The mixer thread: one UDP socket on loopback that receives every participant's RTP and
-//! sends every mixed packet, and a tick every 20 ms scheduled from the thread's start instant
-//! (tick `k` is due at `start + k × 20 ms`, so sleeping late never accumulates drift).
+//! sends every mixed packet, and a tick every 20 ms scheduled from the instant mixing
+//! (re)started (tick `k` is due at `start + k × 20 ms`, so sleeping late never accumulates
+//! drift). While no mix has a participant the thread does not tick at all: it sleeps until a
+//! command wakes it (a server with AudioBridge's sample room and nobody in it costs nothing).
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
@@ -19,6 +21,9 @@ pub const TICK: Duration = Duration::from_millis(20);
 const MAX_BEHIND: u32 = 5;
 /// Commands waiting for the thread (control rate: a few per join).
 const COMMAND_QUEUE: usize = 1024;
+/// The poller tokens of the socket and of the command waker.
+const SOCKET: mio::Token = mio::Token(0);
+const WAKER: mio::Token = mio::Token(1);
 
 /// What the control plane asks of the mixer thread; applied at the next tick.
 pub enum MixerCommand {
@@ -71,6 +76,8 @@ pub enum MixerCommand {
 /// The running mixer thread.
 pub struct MixerThread {
     commands: Option<Sender<MixerCommand>>,
+    /// Wakes the thread for a command (it may be sleeping without a tick).
+    waker: Arc<mio::Waker>,
     local_addr: SocketAddr,
     counters: Arc<Counters>,
     thread: Option<JoinHandle<()>>,
@@ -95,12 +102,14 @@ impl MixerThread {
         let counters = Arc::new(Counters::default());
         let (tx, rx) = crossbeam_channel::bounded(COMMAND_QUEUE);
         let mixer = Mixer::new(Arc::clone(&counters));
-        let socket = readiness(socket)?;
+        let (poll, socket) = readiness(socket)?;
+        let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
         let thread = std::thread::Builder::new()
             .name("portunus-mixer".into())
-            .spawn(move || run(mixer, socket, &rx))?;
+            .spawn(move || run(mixer, (poll, socket), &rx))?;
         Ok(Self {
             commands: Some(tx),
+            waker,
             local_addr,
             counters,
             thread: Some(thread),
@@ -120,7 +129,10 @@ impl MixerThread {
         let Some(tx) = self.commands.as_ref() else {
             return Err(command);
         };
-        tx.try_send(command).map_err(|e| e.into_inner())
+        tx.try_send(command).map_err(|e| e.into_inner())?;
+        // A failed wake leaves the command for the next tick or wake-up.
+        let _ = self.waker.wake();
+        Ok(())
     }
 
     /// The counters now.
@@ -131,8 +143,9 @@ impl MixerThread {
 
 impl Drop for MixerThread {
     fn drop(&mut self) {
-        // Disconnecting the queue ends the thread at its next tick.
+        // Disconnecting the queue ends the thread at its next tick or wake-up.
         self.commands = None;
+        let _ = self.waker.wake();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -144,11 +157,24 @@ fn run(
     (mut poll, socket): (mio::Poll, mio::net::UdpSocket),
     commands: &Receiver<MixerCommand>,
 ) {
-    let mut events = mio::Events::with_capacity(1);
-    let start = Instant::now();
+    let mut events = mio::Events::with_capacity(2);
+    let mut start = Instant::now();
     let mut tick: u32 = 0;
     let mut buf = [0u8; 2048];
     loop {
+        if mixer.is_idle() {
+            // Nothing to mix: sleep until a command (or a stray datagram, counted) arrives,
+            // then start the tick schedule afresh.
+            if poll.poll(&mut events, None).is_ok() {
+                drain(&socket, &mut mixer, &mut buf);
+            }
+            if !apply_commands(&mut mixer, commands) {
+                return;
+            }
+            start = Instant::now();
+            tick = 0;
+            continue;
+        }
         let due = start + TICK * (tick + 1);
         loop {
             let now = Instant::now();
@@ -161,32 +187,10 @@ fn run(
             if poll.poll(&mut events, Some(wait)).is_err() {
                 continue;
             }
-            // Edge-triggered: drain until the queue is empty. A transient error (an ICMP
-            // report consumed in place of a datagram, a signal) leaves datagrams behind it.
-            loop {
-                match socket.recv(&mut buf) {
-                    Ok(n) => mixer.handle_datagram(buf.get(..n).unwrap_or(&[])),
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            io::ErrorKind::Interrupted
-                                | io::ErrorKind::ConnectionRefused
-                                | io::ErrorKind::ConnectionReset
-                        ) => {}
-                    Err(_) => break,
-                }
-            }
+            drain(&socket, &mut mixer, &mut buf);
         }
-        loop {
-            match commands.try_recv() {
-                Ok(command) => {
-                    if apply(&mut mixer, command).is_err() {
-                        Counters::add(&mixer.counters().rejected_commands, 1);
-                    }
-                }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => return,
-            }
+        if !apply_commands(&mut mixer, commands) {
+            return;
         }
         mixer.tick(&mut |to, packet| socket.send_to(packet, to).is_ok());
         tick = tick.wrapping_add(1);
@@ -203,13 +207,47 @@ fn run(
     }
 }
 
+/// Every queued datagram, without blocking. Edge-triggered readiness: drain until the queue
+/// is empty. A transient error (an ICMP report consumed in place of a datagram, a signal)
+/// leaves datagrams behind it.
+fn drain(socket: &mio::net::UdpSocket, mixer: &mut Mixer, buf: &mut [u8]) {
+    loop {
+        match socket.recv(buf) {
+            Ok(n) => mixer.handle_datagram(buf.get(..n).unwrap_or(&[])),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted
+                        | io::ErrorKind::ConnectionRefused
+                        | io::ErrorKind::ConnectionReset
+                ) => {}
+            Err(_) => break,
+        }
+    }
+}
+
+/// Applies the queued commands; `false` once the control side is gone (the thread ends).
+fn apply_commands(mixer: &mut Mixer, commands: &Receiver<MixerCommand>) -> bool {
+    loop {
+        match commands.try_recv() {
+            Ok(command) => {
+                if apply(mixer, command).is_err() {
+                    Counters::add(&mixer.counters().rejected_commands, 1);
+                }
+            }
+            Err(TryRecvError::Empty) => return true,
+            Err(TryRecvError::Disconnected) => return false,
+        }
+    }
+}
+
 /// The socket made non-blocking and registered for readability with its own poller.
 fn readiness(socket: UdpSocket) -> io::Result<(mio::Poll, mio::net::UdpSocket)> {
     socket.set_nonblocking(true)?;
     let mut socket = mio::net::UdpSocket::from_std(socket);
     let poll = mio::Poll::new()?;
     poll.registry()
-        .register(&mut socket, mio::Token(0), mio::Interest::READABLE)?;
+        .register(&mut socket, SOCKET, mio::Interest::READABLE)?;
     Ok((poll, socket))
 }
 

@@ -1,7 +1,8 @@
 //! The mixer thread over real loopback UDP: four participants send Opus RTP, each a sine of
 //! its own frequency; each one's stream decodes to the others' tones and not its own, and a
 //! muted participant's tone is in nobody's stream. Garbage on the socket is counted and
-//! changes nothing. A pool of two threads mixes two rooms, one on each, apart.
+//! changes nothing. A pool of two threads mixes two rooms, one on each, apart. A thread
+//! whose mixes are empty does not tick.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -313,4 +314,52 @@ fn a_pool_places_rooms_on_separate_threads_and_each_mixes_only_its_own() {
         "both threads counted: {stats:?}"
     );
     assert_eq!(stats.unknown_ssrc, 0, "{stats:?}");
+}
+
+/// Waits (bounded) until `ready` holds for the thread's counters; returns the last snapshot.
+fn wait_for(
+    mixer: &MixerThread,
+    ready: impl Fn(&portunus_mixer::MixStats) -> bool,
+) -> portunus_mixer::MixStats {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let s = mixer.stats();
+        if ready(&s) || Instant::now() > deadline {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn the_thread_ticks_only_while_a_mix_has_a_participant() {
+    let mixer = MixerThread::start(IpAddr::V4(Ipv4Addr::LOCALHOST)).expect("mixer");
+    let send = |c: MixerCommand| assert!(mixer.send(c).is_ok());
+    // An open mix with nobody in it, like AudioBridge's sample room: no ticks at all.
+    send(MixerCommand::OpenRoom {
+        mix: ROOM,
+        sampling_rate: 16_000,
+        spatial: false,
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(mixer.stats().ticks, 0, "an empty mix is not ticked");
+    // A participant: ticking starts at once (the command wakes the thread) …
+    send(MixerCommand::Join(Join {
+        mix: ROOM,
+        participant: 1,
+        ssrc: 101,
+        payload_type_in: Some(111),
+        payload_type_out: 111,
+        settings: ParticipantSettings::default(),
+    }));
+    let s = wait_for(&mixer, |s| s.ticks >= 5);
+    assert!(s.ticks >= 5, "ticks with a participant: {}", s.ticks);
+    // … and stops when the mix is empty again.
+    send(MixerCommand::Leave { participant: 1 });
+    std::thread::sleep(Duration::from_millis(100));
+    let after_leave = mixer.stats().ticks;
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(mixer.stats().ticks, after_leave, "no ticks once empty");
+    // Dropping the handle ends a sleeping thread (the drop joins it).
+    drop(mixer);
 }
