@@ -409,6 +409,30 @@ impl Dataplane {
         }
     }
 
+    /// Queues several commands for `shard` and wakes it once (one system call, one shard
+    /// wake-up, where [`Self::send`] per command costs one of each). Never blocks; returns
+    /// how many commands were refused (queue full, shard gone or unknown).
+    pub fn send_all(
+        &self,
+        shard: ShardId,
+        commands: impl IntoIterator<Item = ShardCommand>,
+    ) -> usize {
+        let Some(s) = self.shards.get(shard.index()) else {
+            return commands.into_iter().count();
+        };
+        let (mut queued, mut refused) = (0, 0);
+        for cmd in commands {
+            match s.commands.try_send(cmd) {
+                Ok(()) => queued += 1,
+                Err(_) => refused += 1,
+            }
+        }
+        if queued > 0 {
+            s.wake.notify();
+        }
+        refused
+    }
+
     /// Installs a forward: [`ShardCommand::AddForward`] to the subscriber's shard and, when
     /// the publisher lives elsewhere, [`ShardCommand::AddRoute`] to the publisher's shard.
     ///

@@ -1,6 +1,6 @@
 //! End-to-end over loopback UDP with str0m as the browser: forwarding across shards,
-//! keyframe relay, consent-freshness hangup and garbage resistance. Every scenario runs on
-//! both backends.
+//! keyframe relay, consent-freshness hangup, garbage resistance and batched commands.
+//! Every scenario runs on both backends.
 
 mod common;
 
@@ -365,4 +365,36 @@ fn data_channel_messages_cross_both_ways_epoll() {
 #[test]
 fn data_channel_messages_cross_both_ways_io_uring() {
     data_channel_round_trip(BackendKind::IoUring);
+}
+
+/// `send_all` queues a batch behind one wake-up and every command of it is carried out;
+/// commands for a shard that does not exist are refused and counted.
+fn batch_of_commands(backend: BackendKind) {
+    let dp = common::start(backend, 1, Duration::from_secs(30));
+    let refused = dp.send_all(ShardId(0), (0..3).map(|_| ShardCommand::GetStats));
+    assert_eq!(refused, 0);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut answers = 0;
+    while answers < 3 && Instant::now() < deadline {
+        match dp.recv_timeout(Duration::from_millis(100)) {
+            Some(ShardEvent::Stats(s)) if s.shard == ShardId(0) => answers += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(answers, 3, "each command of the batch is answered");
+    assert_eq!(
+        dp.send_all(ShardId(9), (0..2).map(|_| ShardCommand::GetStats)),
+        2
+    );
+    dp.stop();
+}
+
+#[test]
+fn a_batch_of_commands_is_carried_out_whole_epoll() {
+    batch_of_commands(BackendKind::Epoll);
+}
+
+#[test]
+fn a_batch_of_commands_is_carried_out_whole_io_uring() {
+    batch_of_commands(BackendKind::IoUring);
 }

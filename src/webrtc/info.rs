@@ -7,17 +7,16 @@ impl Shared {
     /// Asks a shard for the statistics of its connected PeerConnections (for Admin
     /// `handle_info`); the answers arrive as `PeerStats` events.
     pub(super) fn request_peer_stats(&self, shard: ShardId) {
-        let connected = self
+        let requests = self
             .handles
             .iter()
-            .filter(|(_, m)| m.shard == shard && m.connected.is_some());
-        for (handle, _) in connected {
-            let command = ShardCommand::GetPeerStats {
+            .filter(|(_, m)| m.shard == shard && m.connected.is_some())
+            .map(|(handle, _)| ShardCommand::GetPeerStats {
                 peer: peer_id(*handle),
                 reply: ReplyTo(handle.0),
-            };
-            let _ = self.dataplane.send(shard, command);
-        }
+            });
+        // One wake-up of the shard for all of them, not one per PeerConnection.
+        let _ = self.dataplane.send_all(shard, requests);
     }
 }
 

@@ -267,9 +267,7 @@ impl Shared {
                 audio_level_ext: audio_level_ext(remote),
             }),
         });
-        for command in follow_up {
-            let _ = self.dataplane.send(shard, command);
-        }
+        let _ = self.dataplane.send_all(shard, follow_up);
         media.created = true;
         if let Some(load) = self.load.get_mut(usize::from(shard.0)) {
             *load += 1;
