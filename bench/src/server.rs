@@ -1,7 +1,7 @@
 //! The server under test: its CPU time and memory read from `/proc/<pid>`, and, for
 //! `--compare`, starting and stopping Portunus and Janus as child processes pinned to a core.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -52,7 +52,11 @@ impl ServerProbe {
 
     /// Whether the process still exists.
     pub fn alive(&self) -> bool {
-        Path::new(&format!("/proc/{}", self.pid)).exists()
+        // A process that exited but is not reaped yet keeps its /proc entry, state Z.
+        std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
+            .ok()
+            .and_then(|stat| parse_stat_state(&stat))
+            .is_some_and(|state| !matches!(state, 'Z' | 'X' | 'x'))
     }
 }
 
@@ -65,6 +69,11 @@ pub fn parse_stat_cpu_ticks(stat: &str) -> Option<u64> {
     let utime: u64 = fields.nth(11)?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
     Some(utime + stime)
+}
+
+/// The state letter (field 3) from the text of `/proc/<pid>/stat`.
+fn parse_stat_state(stat: &str) -> Option<char> {
+    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
 }
 
 /// A `kB` value of `/proc/<pid>/status`.
@@ -151,6 +160,14 @@ impl Launcher {
     /// # Errors
     /// [`BenchError::Server`] when it cannot be started or does not listen within 20 s.
     pub fn start(&self, kind: ServerKind) -> Result<RunningServer, BenchError> {
+        // A server left running on the port would answer in place of the one started here
+        // (which then fails to bind and exits), and its figures would be reported as ours.
+        if std::net::TcpStream::connect(("127.0.0.1", self.ws_port)).is_ok() {
+            return Err(BenchError::Server(format!(
+                "port {} is already taken by another server: stop it or pick --ws-port",
+                self.ws_port
+            )));
+        }
         let server = match kind {
             ServerKind::Portunus | ServerKind::PortunusNoGso => {
                 let mut command = Command::new("taskset");
@@ -229,6 +246,12 @@ impl Launcher {
         }
         // Let start-up work (certificate generation, plugin init) settle before measuring.
         std::thread::sleep(Duration::from_millis(500));
+        if !server.probe().alive() {
+            return Err(BenchError::Server(format!(
+                "{} exited after it started listening",
+                kind.label()
+            )));
+        }
         Ok(server)
     }
 }
@@ -304,6 +327,21 @@ mod tests {
         let status = "Name:\tjanus\nVmPeak:\t  9000 kB\nVmRSS:\t   4321 kB\n";
         assert_eq!(parse_status_kib(status, "VmRSS:"), Some(4321));
         assert_eq!(parse_status_kib(status, "VmSwap:"), None);
+    }
+
+    #[test]
+    fn an_exited_unreaped_process_is_not_alive() {
+        assert_eq!(parse_stat_state("77 (portunus) Z 1 77"), Some('Z'));
+        assert_eq!(parse_stat_state("77 (a) b) S 1 77"), Some('S'));
+        let mut child = Command::new("true").spawn().expect("spawn true");
+        let probe = ServerProbe::new(child.id());
+        // Not waited for: it stays a zombie with a /proc entry until reaped.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while probe.alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!probe.alive(), "a zombie is not a running server");
+        let _ = child.wait();
     }
 
     #[test]
