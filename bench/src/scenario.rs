@@ -240,6 +240,9 @@ struct Publishers {
     failed: usize,
 }
 
+/// How long subscribers wait for the server's `webrtcup` of the connected publishers.
+const PUBLISHERS_UP_BUDGET: Duration = Duration::from_secs(5);
+
 /// Subscribers' spec ids start here, above any publisher's (publishers take 0, 1, …).
 const FIRST_SUBSCRIBER_ID: usize = 1 << 24;
 
@@ -276,6 +279,9 @@ fn join_publishers(run: &mut Running, cfg: &RunConfig, n: usize) -> Result<Publi
             outcome.first_failure.unwrap_or_default()
         )));
     }
+    // Subscribers join once the server has every connected publisher up, as an application
+    // joins on the room's `publishers` event; a server that never says so costs the budget.
+    run.wait_publishers_up(outcome.connected, PUBLISHERS_UP_BUDGET);
     Ok(Publishers {
         feeds: pubs
             .iter()
@@ -439,6 +445,8 @@ struct Running {
     show: bool,
     connected: usize,
     failed: usize,
+    /// Publishers the server reported up.
+    up: usize,
     profiles: std::collections::BTreeMap<&'static str, usize>,
 }
 
@@ -478,6 +486,7 @@ impl Running {
             show: cfg.progress && std::io::stderr().is_terminal(),
             connected: 0,
             failed: 0,
+            up: 0,
             profiles: std::collections::BTreeMap::new(),
         })
     }
@@ -546,8 +555,27 @@ impl Running {
         Ok(out)
     }
 
+    /// Waits until `count` publishers are up on the server ([`Progress::Up`]), or `budget`.
+    fn wait_publishers_up(&mut self, count: usize, budget: Duration) {
+        let deadline = Instant::now() + budget;
+        let mut scratch = SetupOutcome::default();
+        while self.up < count {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            if let Ok(p) = self
+                .progress
+                .recv_timeout(left.min(Duration::from_millis(100)))
+            {
+                self.note(p, &mut scratch);
+            }
+        }
+    }
+
     fn note(&mut self, p: Progress, out: &mut SetupOutcome) {
         match p {
+            Progress::Up { .. } => self.up += 1,
             Progress::Joined { id, publisher } => {
                 self.publisher_ids.insert(id, publisher);
             }

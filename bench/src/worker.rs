@@ -100,6 +100,13 @@ pub enum Progress {
         /// The SRTP profile DTLS negotiated (its RFC name).
         profile: Option<&'static str>,
     },
+    /// The server said the PeerConnection is up (`webrtcup`); sent for publishers only. A
+    /// VideoRoom takes subscribers for a feed only from then on (Janus answers `428 No such
+    /// feed` before), which can be a little after the client's own DTLS completion.
+    Up {
+        /// Spec id.
+        id: usize,
+    },
     /// The first stamped media packet arrived.
     FirstMedia {
         /// Spec id.
@@ -448,7 +455,14 @@ impl Worker {
         let Some(idx) = idx else { return Ok(()) };
         let kind = msg["janus"].as_str().unwrap_or_default();
         match kind {
-            "ack" | "webrtcup" | "media" | "slowlink" => return Ok(()),
+            "webrtcup" => {
+                let c = &self.clients[idx];
+                if matches!(c.spec.role, Role::Publisher { .. }) {
+                    let _ = self.progress.send(Progress::Up { id: c.spec.id });
+                }
+                return Ok(());
+            }
+            "ack" | "media" | "slowlink" => return Ok(()),
             "error" => {
                 self.fail(idx, format!("API error {}", msg["error"]));
                 return Ok(());
