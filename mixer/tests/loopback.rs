@@ -14,6 +14,18 @@ const ROOM: u64 = 7;
 const TONES: [f64; 4] = [440.0, 1100.0, 2300.0, 3500.0];
 const PACKETS: u32 = 75;
 
+/// A mixer thread on loopback with mix `ROOM` (16 kHz, mono) open.
+fn started_with_room() -> MixerThread {
+    let mixer = MixerThread::start(IpAddr::V4(Ipv4Addr::LOCALHOST)).expect("mixer");
+    let open = MixerCommand::OpenRoom {
+        mix: ROOM,
+        sampling_rate: 16_000,
+        spatial: false,
+    };
+    assert!(mixer.send(open).is_ok());
+    mixer
+}
+
 /// Energy of `samples` at `freq` (Goertzel), normalised by length.
 fn goertzel(samples: &[i16], rate: f64, freq: f64) -> f64 {
     let w = 2.0 * std::f64::consts::PI * freq / rate;
@@ -29,13 +41,8 @@ fn goertzel(samples: &[i16], rate: f64, freq: f64) -> f64 {
 
 #[test]
 fn each_participant_hears_the_others_tones_and_not_its_own() {
-    let mixer = MixerThread::start(IpAddr::V4(Ipv4Addr::LOCALHOST)).expect("mixer");
+    let mixer = started_with_room();
     let send = |c: MixerCommand| assert!(mixer.send(c).is_ok());
-    send(MixerCommand::OpenRoom {
-        mix: ROOM,
-        sampling_rate: 16_000,
-        spatial: false,
-    });
     let sockets: Vec<UdpSocket> = (0..TONES.len())
         .map(|_| {
             let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
@@ -333,14 +340,9 @@ fn wait_for(
 
 #[test]
 fn the_thread_ticks_only_while_a_mix_has_a_participant() {
-    let mixer = MixerThread::start(IpAddr::V4(Ipv4Addr::LOCALHOST)).expect("mixer");
-    let send = |c: MixerCommand| assert!(mixer.send(c).is_ok());
     // An open mix with nobody in it, like AudioBridge's sample room: no ticks at all.
-    send(MixerCommand::OpenRoom {
-        mix: ROOM,
-        sampling_rate: 16_000,
-        spatial: false,
-    });
+    let mixer = started_with_room();
+    let send = |c: MixerCommand| assert!(mixer.send(c).is_ok());
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(mixer.stats().ticks, 0, "an empty mix is not ticked");
     // A participant: ticking starts at once (the command wakes the thread) …
