@@ -7,18 +7,14 @@
 set -u
 BIN=$1; BENCH=$2; N=$3; shift 3
 D=$(mktemp -d /tmp/gso-count.XXXX)
-taskset -c 0 "$BIN" --shards 1 --ws-port 18488 --http-port 18489 --admin-port 18490 >$D/server.log 2>&1 &
-SP=$!
-for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:18490/metrics && break; sleep 0.2; done
+. "$(dirname "$0")/portunus-up.sh"
+start_portunus $D/server.log 18488 taskset -c 0 "$BIN" --shards 1
 taskset -c 1 "$BENCH" webinar --n "$N" --url ws://127.0.0.1:18488/ --server-pid $SP \
   --label portunus --warmup 3 --duration 14 "$@" >$D/bench.out 2>$D/bench.err &
 BP=$!
-for i in $(seq 240); do
-  p=$(curl -s http://127.0.0.1:18490/metrics | awk '/^portunus_shard_peer_connections/{s+=$2} END{print s+0}')
-  [ "${p:-0}" -ge $((N + 1)) ] && break; sleep 0.5
-done
+wait_peers $((N + 1))
 sleep 3
-out() { curl -s http://127.0.0.1:18490/metrics | awk '/^portunus_shard_packets_out_total/{s+=$2} END{print s+0}'; }
+out() { curl -s "$METRICS" | awk '/^portunus_shard_packets_out_total/{s+=$2} END{print s+0}'; }
 A=$(out); T0=$(awk '{print $14+$15}' /proc/$SP/stat)
 perf stat -x, -e net:net_dev_xmit,syscalls:sys_enter_io_uring_enter -p $SP -o $D/stat.txt -- sleep 6
 B=$(out); T1=$(awk '{print $14+$15}' /proc/$SP/stat)

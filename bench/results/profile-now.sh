@@ -5,16 +5,12 @@
 set -u
 BIN=$1; BENCH=$2; N=$3; D=$4; shift 4
 mkdir -p "$D"
-taskset -c 0 "$BIN" --shards 1 --ws-port 18688 --http-port 18689 --admin-port 18690 >$D/server.log 2>&1 &
-SP=$!
-for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:18690/metrics && break; sleep 0.2; done
+. "$(dirname "$0")/portunus-up.sh"
+start_portunus $D/server.log 18688 taskset -c 0 "$BIN" --shards 1
 taskset -c 1 "$BENCH" webinar --n "$N" --url ws://127.0.0.1:18688/ --server-pid $SP \
   --label portunus --warmup 3 --duration 16 "$@" >$D/bench.out 2>$D/bench.err &
 BP=$!
-for i in $(seq 240); do
-  p=$(curl -s http://127.0.0.1:18690/metrics | awk '/^portunus_shard_peer_connections/{s+=$2} END{print s+0}')
-  [ "${p:-0}" -ge $((N + 1)) ] && break; sleep 0.5
-done
+wait_peers $((N + 1))
 sleep 4
 perf record -e cpu-clock -F 4000 -g -p $SP -o $D/perf.data -- sleep 8 >/dev/null 2>&1
 wait $BP

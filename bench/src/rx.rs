@@ -262,12 +262,21 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn one_call_takes_every_waiting_datagram_with_its_source_and_a_kernel_timestamp() {
+    /// A non-blocking receiver with `option` turned on, and a sender, both on loopback.
+    fn socket_pair(
+        option: fn(RawFd) -> io::Result<()>,
+        name: &str,
+    ) -> (std::net::UdpSocket, std::net::UdpSocket) {
         let rx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
         rx.set_nonblocking(true).expect("nonblocking");
-        enable_timestamps(rx.as_raw_fd()).expect("SO_TIMESTAMPNS");
+        option(rx.as_raw_fd()).expect(name);
         let tx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        (rx, tx)
+    }
+
+    #[test]
+    fn one_call_takes_every_waiting_datagram_with_its_source_and_a_kernel_timestamp() {
+        let (rx, tx) = socket_pair(enable_timestamps, "SO_TIMESTAMPNS");
         let before = crate::media::stamp_clock_ns();
         for i in 0..5u8 {
             tx.send_to(&[i; 100], rx.local_addr().expect("addr"))
@@ -292,10 +301,7 @@ mod tests {
 
     #[test]
     fn a_gso_send_arrives_whole_and_splits_into_its_segments() {
-        let rx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
-        rx.set_nonblocking(true).expect("nonblocking");
-        enable_gro(rx.as_raw_fd()).expect("UDP_GRO");
-        let tx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let (rx, tx) = socket_pair(enable_gro, "UDP_GRO");
         let seg: libc::c_int = 100;
         // SAFETY: setsockopt reads one c_int from a live local.
         let rc = unsafe {
