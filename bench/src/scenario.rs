@@ -445,8 +445,8 @@ struct Running {
     show: bool,
     connected: usize,
     failed: usize,
-    /// Publishers the server reported up.
-    up: usize,
+    /// Publishers (spec ids) the server reported up; a repeated `webrtcup` counts once.
+    up: std::collections::HashSet<usize>,
     profiles: std::collections::BTreeMap<&'static str, usize>,
 }
 
@@ -486,7 +486,7 @@ impl Running {
             show: cfg.progress && std::io::stderr().is_terminal(),
             connected: 0,
             failed: 0,
-            up: 0,
+            up: std::collections::HashSet::new(),
             profiles: std::collections::BTreeMap::new(),
         })
     }
@@ -559,7 +559,7 @@ impl Running {
     fn wait_publishers_up(&mut self, count: usize, budget: Duration) {
         let deadline = Instant::now() + budget;
         let mut scratch = SetupOutcome::default();
-        while self.up < count {
+        while self.up.len() < count {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
@@ -575,7 +575,9 @@ impl Running {
 
     fn note(&mut self, p: Progress, out: &mut SetupOutcome) {
         match p {
-            Progress::Up { .. } => self.up += 1,
+            Progress::Up { id } => {
+                self.up.insert(id);
+            }
             Progress::Joined { id, publisher } => {
                 self.publisher_ids.insert(id, publisher);
             }
