@@ -159,12 +159,7 @@ impl Peer {
         );
         let event = api.jsep_event();
         let answer = event["jsep"]["sdp"].as_str().expect("an answer");
-        let answer = str0m::change::SdpAnswer::from_sdp_string(answer).expect("str0m parses it");
-        browser
-            .rtc
-            .sdp_api()
-            .accept_answer(pending, answer)
-            .expect("str0m accepts the answer");
+        browser.accept_answer(pending, answer);
         let encoder = opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Audio)
             .expect("encoder");
         Self {

@@ -282,6 +282,16 @@ impl Browser {
         (browser, answer.to_sdp_string())
     }
 
+    /// Takes the server's `answer` (SDP) to the offer that left `pending`.
+    pub(crate) fn accept_answer(&mut self, pending: str0m::change::SdpPendingOffer, answer: &str) {
+        let answer =
+            str0m::change::SdpAnswer::from_sdp_string(answer).expect("str0m parses the answer");
+        self.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .expect("str0m accepts the answer");
+    }
+
     /// Moves datagrams both ways and returns what str0m reported.
     pub(crate) fn pump(&mut self, now: Instant) -> Vec<Event> {
         self.rtc.handle_input(Input::Timeout(now)).expect("timeout");
@@ -362,12 +372,7 @@ fn browser_offer_connects_through_the_api_to_a_shard() {
         answer_sdp.contains("typ host\r\na=end-of-candidates"),
         "{answer_sdp}"
     );
-    let answer = str0m::change::SdpAnswer::from_sdp_string(answer_sdp).expect("str0m parses it");
-    browser
-        .rtc
-        .sdp_api()
-        .accept_answer(pending, answer)
-        .expect("str0m accepts the answer");
+    browser.accept_answer(pending, answer_sdp);
 
     // Drive the browser until the server says webrtcup and media, then go silent.
     let mut seen: Vec<Value> = Vec::new();
@@ -440,12 +445,7 @@ fn echotest_echoes_media_and_data_through_the_dataplane() {
     let answer = event["jsep"]["sdp"]
         .as_str()
         .expect("EchoTest answers the offer");
-    let answer = str0m::change::SdpAnswer::from_sdp_string(answer).expect("str0m parses it");
-    browser
-        .rtc
-        .sdp_api()
-        .accept_answer(pending, answer)
-        .expect("str0m accepts the answer");
+    browser.accept_answer(pending, answer);
 
     let (mut audio_back, mut text_back, mut sent_text, mut connected) = (0u32, None, false, false);
     let deadline = Instant::now() + Duration::from_secs(15);
