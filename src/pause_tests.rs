@@ -17,7 +17,9 @@ use str0m::media::{Direction, MediaKind};
 
 use crate::streaming_data_tests::{sync, watch};
 use crate::videoroom_shards_tests::{Publisher, Viewer, opus_frame, vp8_frame, write};
-use crate::webrtc_tests::{Browser, Client, free_udp_port, start_server, start_server_with};
+use crate::webrtc_tests::{
+    Browser, Client, free_udp_port, mountpoint_opus, start_server, start_server_with,
+};
 
 /// How long media flows for one count.
 const WINDOW: Duration = Duration::from_millis(1000);
@@ -203,11 +205,7 @@ fn streaming_pause_stops_a_viewer_and_start_resumes_it() {
     let frame = |send: bool| {
         if send {
             seq = seq.wrapping_add(1);
-            let mut rtp = vec![0x80, 111];
-            rtp.extend_from_slice(&seq.to_be_bytes());
-            rtp.extend_from_slice(&(u32::from(seq) * 960).to_be_bytes());
-            rtp.extend_from_slice(&0x0bad_cafe_u32.to_be_bytes());
-            rtp.extend_from_slice(b"mountpoint opus");
+            let rtp = mountpoint_opus(seq);
             feeder.send_to(&rtp, ("127.0.0.1", port)).expect("feed");
         }
         let got = browser

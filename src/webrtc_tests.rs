@@ -571,11 +571,7 @@ fn streaming_mountpoint_reaches_a_webrtc_viewer() {
         }
         if connected {
             seq = seq.wrapping_add(1);
-            let mut rtp = vec![0x80, 111];
-            rtp.extend_from_slice(&seq.to_be_bytes());
-            rtp.extend_from_slice(&(u32::from(seq) * 960).to_be_bytes());
-            rtp.extend_from_slice(&0x0bad_cafe_u32.to_be_bytes());
-            rtp.extend_from_slice(b"mountpoint opus");
+            let rtp = mountpoint_opus(seq);
             feeder.send_to(&rtp, ("127.0.0.1", port)).expect("feed");
         }
         while api.try_recv().is_some() {}
@@ -587,6 +583,17 @@ fn streaming_mountpoint_reaches_a_webrtc_viewer() {
         "the viewer got {received} Opus frames from the mountpoint"
     );
     server.stop().expect("the server stops cleanly");
+}
+
+/// Plain Opus RTP (payload type 111) for the test mountpoint: packet `seq`, 20 ms after the
+/// previous one, carrying `b"mountpoint opus"`.
+pub(crate) fn mountpoint_opus(seq: u16) -> Vec<u8> {
+    let mut rtp = vec![0x80, 111];
+    rtp.extend_from_slice(&seq.to_be_bytes());
+    rtp.extend_from_slice(&(u32::from(seq) * 960).to_be_bytes());
+    rtp.extend_from_slice(&0x0bad_cafe_u32.to_be_bytes());
+    rtp.extend_from_slice(b"mountpoint opus");
+    rtp
 }
 
 /// Polls `probe` every 100 ms for up to 5 s.
