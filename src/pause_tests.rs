@@ -43,6 +43,16 @@ fn connect(mut step: impl FnMut() -> bool) -> bool {
     false
 }
 
+/// Pumps `browser` once and drains `api`; whether str0m reported the connection up.
+fn browser_connected(browser: &mut Browser, api: &mut Client) -> bool {
+    let up = browser
+        .pump(Instant::now())
+        .iter()
+        .any(|e| matches!(e, Event::Connected));
+    while api.try_recv().is_some() {}
+    up
+}
+
 /// Counts the frames each phase delivers: flowing, paused (after `pause`), resumed (after
 /// `resume`); `frame(send)` pumps once, sending a frame when `send`, and returns what arrived.
 fn phases(
@@ -104,14 +114,7 @@ fn echotest_audio_off_stops_the_echo_and_audio_on_resumes_it() {
     let answer = event["jsep"]["sdp"].as_str().expect("EchoTest answers");
     browser.accept_answer(pending, answer);
     assert!(
-        connect(|| {
-            let up = browser
-                .pump(Instant::now())
-                .iter()
-                .any(|e| matches!(e, Event::Connected));
-            while api.try_recv().is_some() {}
-            up
-        }),
+        connect(|| browser_connected(&mut browser, &mut api)),
         "ICE/DTLS never connected"
     );
 
@@ -186,14 +189,7 @@ fn streaming_pause_stops_a_viewer_and_start_resumes_it() {
         Some(answer),
     );
     assert!(
-        connect(|| {
-            let up = browser
-                .pump(Instant::now())
-                .iter()
-                .any(|e| matches!(e, Event::Connected));
-            while api.try_recv().is_some() {}
-            up
-        }),
+        connect(|| browser_connected(&mut browser, &mut api)),
         "the viewer never connected"
     );
 
