@@ -123,6 +123,13 @@ fn goertzel(samples: &[i16], freq: f64) -> f64 {
     (s1 * s1 + s2 * s2 - coeff * s1 * s2) / samples.len().max(1) as f64
 }
 
+/// The mixer's `portunus_mixer_total{kind="<kind>"}` sample in a `/metrics` body.
+fn mixer_total(metrics: &str, kind: &str) -> Option<u64> {
+    let prefix = format!("portunus_mixer_total{{kind=\"{kind}\"}}");
+    let line = metrics.lines().find(|l| l.starts_with(&prefix))?;
+    line.rsplit(' ').next()?.parse().ok()
+}
+
 struct Peer {
     /// (session, handle) of its Janus API handle.
     api_handle: (u64, u64),
@@ -159,12 +166,7 @@ impl Peer {
         );
         let event = api.jsep_event();
         let answer = event["jsep"]["sdp"].as_str().expect("an answer");
-        let answer = str0m::change::SdpAnswer::from_sdp_string(answer).expect("str0m parses it");
-        browser
-            .rtc
-            .sdp_api()
-            .accept_answer(pending, answer)
-            .expect("str0m accepts the answer");
+        browser.accept_answer(pending, answer);
         let encoder = opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Audio)
             .expect("encoder");
         Self {
@@ -283,12 +285,7 @@ fn two_peers_in_a_mix_each_hear_the_other_and_not_themselves() {
     // The mixer's counters reach /metrics.
     let admin = server.ports.admin.expect("admin port");
     let mixed = eventually(|| {
-        let metrics = http_get(admin, "/metrics");
-        let line = metrics
-            .lines()
-            .find(|l| l.starts_with("portunus_mixer_total{kind=\"packets_in\"}"))?
-            .to_owned();
-        let n: u64 = line.rsplit(' ').next()?.parse().ok()?;
+        let n = mixer_total(&http_get(admin, "/metrics"), "packets_in")?;
         (n > 100).then_some(n)
     });
     assert!(
@@ -440,15 +437,8 @@ fn audiobridge_room_1234_mixes_two_participants_and_mute_silences_one() {
     // Her shard stopped copying her audio to the mixer: over those ~3 s she sent ~150
     // packets, and the mixer saw only the few already on their way when she muted.
     let admin = server.ports.admin.expect("admin port");
-    let dropped_muted = eventually(|| {
-        let metrics = http_get(admin, "/metrics");
-        let line = metrics
-            .lines()
-            .find(|l| l.starts_with("portunus_mixer_total{kind=\"muted\"}"))?
-            .to_owned();
-        line.rsplit(' ').next()?.parse::<u64>().ok()
-    })
-    .expect("the mixer's muted counter on /metrics");
+    let dropped_muted = eventually(|| mixer_total(&http_get(admin, "/metrics"), "muted"))
+        .expect("the mixer's muted counter on /metrics");
     assert!(
         dropped_muted < 20,
         "{dropped_muted} packets reached the mixer while alice was muted"

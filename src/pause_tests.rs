@@ -17,7 +17,9 @@ use str0m::media::{Direction, MediaKind};
 
 use crate::streaming_data_tests::{sync, watch};
 use crate::videoroom_shards_tests::{Publisher, Viewer, opus_frame, vp8_frame, write};
-use crate::webrtc_tests::{Browser, Client, free_udp_port, start_server, start_server_with};
+use crate::webrtc_tests::{
+    Browser, Client, free_udp_port, mountpoint_opus, start_server, start_server_with,
+};
 
 /// How long media flows for one count.
 const WINDOW: Duration = Duration::from_millis(1000);
@@ -39,6 +41,16 @@ fn connect(mut step: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(2));
     }
     false
+}
+
+/// Pumps `browser` once and drains `api`; whether str0m reported the connection up.
+fn browser_connected(browser: &mut Browser, api: &mut Client) -> bool {
+    let up = browser
+        .pump(Instant::now())
+        .iter()
+        .any(|e| matches!(e, Event::Connected));
+    while api.try_recv().is_some() {}
+    up
 }
 
 /// Counts the frames each phase delivers: flowing, paused (after `pause`), resumed (after
@@ -100,21 +112,9 @@ fn echotest_audio_off_stops_the_echo_and_audio_on_resumes_it() {
     );
     let event = api.jsep_event();
     let answer = event["jsep"]["sdp"].as_str().expect("EchoTest answers");
-    let answer = str0m::change::SdpAnswer::from_sdp_string(answer).expect("str0m parses it");
-    browser
-        .rtc
-        .sdp_api()
-        .accept_answer(pending, answer)
-        .expect("str0m accepts the answer");
+    browser.accept_answer(pending, answer);
     assert!(
-        connect(|| {
-            let up = browser
-                .pump(Instant::now())
-                .iter()
-                .any(|e| matches!(e, Event::Connected));
-            while api.try_recv().is_some() {}
-            up
-        }),
+        connect(|| browser_connected(&mut browser, &mut api)),
         "ICE/DTLS never connected"
     );
 
@@ -189,14 +189,7 @@ fn streaming_pause_stops_a_viewer_and_start_resumes_it() {
         Some(answer),
     );
     assert!(
-        connect(|| {
-            let up = browser
-                .pump(Instant::now())
-                .iter()
-                .any(|e| matches!(e, Event::Connected));
-            while api.try_recv().is_some() {}
-            up
-        }),
+        connect(|| browser_connected(&mut browser, &mut api)),
         "the viewer never connected"
     );
 
@@ -208,11 +201,7 @@ fn streaming_pause_stops_a_viewer_and_start_resumes_it() {
     let frame = |send: bool| {
         if send {
             seq = seq.wrapping_add(1);
-            let mut rtp = vec![0x80, 111];
-            rtp.extend_from_slice(&seq.to_be_bytes());
-            rtp.extend_from_slice(&(u32::from(seq) * 960).to_be_bytes());
-            rtp.extend_from_slice(&0x0bad_cafe_u32.to_be_bytes());
-            rtp.extend_from_slice(b"mountpoint opus");
+            let rtp = mountpoint_opus(seq);
             feeder.send_to(&rtp, ("127.0.0.1", port)).expect("feed");
         }
         let got = browser

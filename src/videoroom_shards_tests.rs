@@ -364,14 +364,7 @@ impl Publisher {
         );
         let configured = participant.wait_event(|d| d["configured"] == "ok");
         let answer = configured["jsep"]["sdp"].as_str().expect("answer");
-        sender
-            .rtc
-            .sdp_api()
-            .accept_answer(
-                pending,
-                str0m::change::SdpAnswer::from_sdp_string(answer).expect("str0m parses it"),
-            )
-            .expect("str0m accepts the answer");
+        sender.accept_answer(pending, answer);
         Self {
             participant,
             sender,

@@ -282,6 +282,16 @@ impl Browser {
         (browser, answer.to_sdp_string())
     }
 
+    /// Takes the server's `answer` (SDP) to the offer that left `pending`.
+    pub(crate) fn accept_answer(&mut self, pending: str0m::change::SdpPendingOffer, answer: &str) {
+        let answer =
+            str0m::change::SdpAnswer::from_sdp_string(answer).expect("str0m parses the answer");
+        self.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .expect("str0m accepts the answer");
+    }
+
     /// Moves datagrams both ways and returns what str0m reported.
     pub(crate) fn pump(&mut self, now: Instant) -> Vec<Event> {
         self.rtc.handle_input(Input::Timeout(now)).expect("timeout");
@@ -362,12 +372,7 @@ fn browser_offer_connects_through_the_api_to_a_shard() {
         answer_sdp.contains("typ host\r\na=end-of-candidates"),
         "{answer_sdp}"
     );
-    let answer = str0m::change::SdpAnswer::from_sdp_string(answer_sdp).expect("str0m parses it");
-    browser
-        .rtc
-        .sdp_api()
-        .accept_answer(pending, answer)
-        .expect("str0m accepts the answer");
+    browser.accept_answer(pending, answer_sdp);
 
     // Drive the browser until the server says webrtcup and media, then go silent.
     let mut seen: Vec<Value> = Vec::new();
@@ -440,12 +445,7 @@ fn echotest_echoes_media_and_data_through_the_dataplane() {
     let answer = event["jsep"]["sdp"]
         .as_str()
         .expect("EchoTest answers the offer");
-    let answer = str0m::change::SdpAnswer::from_sdp_string(answer).expect("str0m parses it");
-    browser
-        .rtc
-        .sdp_api()
-        .accept_answer(pending, answer)
-        .expect("str0m accepts the answer");
+    browser.accept_answer(pending, answer);
 
     let (mut audio_back, mut text_back, mut sent_text, mut connected) = (0u32, None, false, false);
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -571,11 +571,7 @@ fn streaming_mountpoint_reaches_a_webrtc_viewer() {
         }
         if connected {
             seq = seq.wrapping_add(1);
-            let mut rtp = vec![0x80, 111];
-            rtp.extend_from_slice(&seq.to_be_bytes());
-            rtp.extend_from_slice(&(u32::from(seq) * 960).to_be_bytes());
-            rtp.extend_from_slice(&0x0bad_cafe_u32.to_be_bytes());
-            rtp.extend_from_slice(b"mountpoint opus");
+            let rtp = mountpoint_opus(seq);
             feeder.send_to(&rtp, ("127.0.0.1", port)).expect("feed");
         }
         while api.try_recv().is_some() {}
@@ -587,6 +583,17 @@ fn streaming_mountpoint_reaches_a_webrtc_viewer() {
         "the viewer got {received} Opus frames from the mountpoint"
     );
     server.stop().expect("the server stops cleanly");
+}
+
+/// Plain Opus RTP (payload type 111) for the test mountpoint: packet `seq`, 20 ms after the
+/// previous one, carrying `b"mountpoint opus"`.
+pub(crate) fn mountpoint_opus(seq: u16) -> Vec<u8> {
+    let mut rtp = vec![0x80, 111];
+    rtp.extend_from_slice(&seq.to_be_bytes());
+    rtp.extend_from_slice(&(u32::from(seq) * 960).to_be_bytes());
+    rtp.extend_from_slice(&0x0bad_cafe_u32.to_be_bytes());
+    rtp.extend_from_slice(b"mountpoint opus");
+    rtp
 }
 
 /// Polls `probe` every 100 ms for up to 5 s.
