@@ -986,17 +986,9 @@ mod tests {
         );
         let mut f = Forwarding::default();
         let s = Subscription {
-            subscriber: PeerId(3),
             source: a,
-            source_shard: ShardId(0),
-            ssrc: 77,
-            rtx: None,
-            payload_types: Vec::new(),
-            extensions: ExtIdMap::new(),
-            clock_rate: 90_000,
-            kind: MediaKind::Video,
             codec: None,
-            simulcast: None,
+            ..vp8_subscription(None)
         };
         let idx = f.add_local(Sub::new(&s, 0, Duration::from_millis(500)));
         let t0 = Instant::now();

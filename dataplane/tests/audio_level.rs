@@ -9,7 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Client, audio_publisher, connect_all, run_until};
-use portunus_dataplane::{BackendKind, Dataplane, RtcpConfig, ShardCommand, ShardEvent, ShardId};
+use portunus_dataplane::{BackendKind, Dataplane, RtcpConfig, ShardEvent, ShardId};
 
 /// The packets and level sums of every `AudioLevel` report in `events`, with their SSRCs.
 fn reports(events: &[ShardEvent]) -> Vec<(u32, u32, u32)> {
@@ -40,15 +40,11 @@ fn connected(dp: &Dataplane, configure: bool) -> (Client, Vec<ShardEvent>) {
     );
     let mut events = Vec::new();
     connect_all(dp, &mut [&mut publ], &mut events);
-    common::send(
+    publ.configure_rtcp(
         dp,
-        publ.shard,
-        ShardCommand::ConfigureRtcp {
-            peer: publ.peer,
-            config: Box::new(RtcpConfig {
-                audio_level_ext: ext.filter(|_| configure),
-                ..RtcpConfig::default()
-            }),
+        RtcpConfig {
+            audio_level_ext: ext.filter(|_| configure),
+            ..RtcpConfig::default()
         },
     );
     // Commands run in order: once the stats answer comes, the config is in place.

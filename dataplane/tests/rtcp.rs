@@ -47,19 +47,15 @@ fn rtcp_round_trip(backend: BackendKind) {
     let mut events = Vec::new();
     connect_all(&dp, &mut [&mut publ, &mut sub], &mut events);
     assert!(!publ.rtx_pts.is_empty(), "str0m offers RTX");
-    common::send(
+    publ.configure_rtcp(
         &dp,
-        publ.shard,
-        ShardCommand::ConfigureRtcp {
-            peer: publ.peer,
-            config: Box::new(RtcpConfig {
-                rtx_payload_types: publ.rtx_pts.clone(),
-                nack: true,
-                bitrate_cap: Some(CAP),
-                slowlink_threshold: 1,
-                twcc_ext: None,
-                audio_level_ext: None,
-            }),
+        RtcpConfig {
+            rtx_payload_types: publ.rtx_pts.clone(),
+            nack: true,
+            bitrate_cap: Some(CAP),
+            slowlink_threshold: 1,
+            twcc_ext: None,
+            audio_level_ext: None,
         },
     );
     subscribe(&dp, &publ, &sub);

@@ -9,7 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{connect_all, publisher, run_until};
-use portunus_dataplane::{BackendKind, DropReason, RtcpConfig, ShardCommand, ShardId, ShardStats};
+use portunus_dataplane::{BackendKind, DropReason, RtcpConfig, ShardId, ShardStats};
 use str0m::media::{Pt, Rid};
 use str0m::rtp::{RtpWrite, SeqNo, Ssrc};
 
@@ -101,20 +101,16 @@ fn rtx_accounting(backend: BackendKind) {
         .expect("str0m has another payload type");
     let mut rtx_payload_types = publ.rtx_pts.clone();
     rtx_payload_types.push((rtx_pt, vp8));
-    common::send(
+    publ.configure_rtcp(
         &dp,
-        publ.shard,
-        ShardCommand::ConfigureRtcp {
-            peer: publ.peer,
-            config: Box::new(RtcpConfig {
-                rtx_payload_types,
-                // No NACKs: str0m sends nothing on the RTX SSRC but the crafted packets.
-                nack: false,
-                bitrate_cap: None,
-                slowlink_threshold: 0,
-                twcc_ext: None,
-                audio_level_ext: None,
-            }),
+        RtcpConfig {
+            rtx_payload_types,
+            // No NACKs: str0m sends nothing on the RTX SSRC but the crafted packets.
+            nack: false,
+            bitrate_cap: None,
+            slowlink_threshold: 0,
+            twcc_ext: None,
+            audio_level_ext: None,
         },
     );
     // Commands are applied in order: once the stats answer, the table is in place.

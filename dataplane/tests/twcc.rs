@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{connect_all, publisher_with_bwe, run_until};
-use portunus_dataplane::{BackendKind, RtcpConfig, ShardCommand, ShardEvent, ShardId};
+use portunus_dataplane::{BackendKind, RtcpConfig, ShardEvent, ShardId};
 use str0m::bwe::Bitrate;
 
 const INITIAL: u64 = 100_000;
@@ -29,17 +29,13 @@ fn publish(backend: BackendKind, twcc: bool) -> (u64, Vec<u64>) {
     publ.rtc
         .bwe()
         .set_bitrate(Bitrate::bps(INITIAL), Bitrate::bps(5_000_000));
-    common::send(
+    publ.configure_rtcp(
         &dp,
-        publ.shard,
-        ShardCommand::ConfigureRtcp {
-            peer: publ.peer,
-            config: Box::new(RtcpConfig {
-                rtx_payload_types: publ.rtx_pts.clone(),
-                nack: true,
-                twcc_ext: ext.filter(|_| twcc),
-                ..RtcpConfig::default()
-            }),
+        RtcpConfig {
+            rtx_payload_types: publ.rtx_pts.clone(),
+            nack: true,
+            twcc_ext: ext.filter(|_| twcc),
+            ..RtcpConfig::default()
         },
     );
     let mut clients = [&mut publ];

@@ -23,17 +23,10 @@ pub(crate) const CAPACITY: usize = 32;
 /// The largest check kept (ICE checks are ~100–200 bytes; USERNAME is at most 513).
 const MAX_LEN: usize = 576;
 
+/// A held check; handed back by [`EarlyChecks::take_for`] to be routed again.
 #[derive(Clone, Copy)]
-struct Held {
+pub(crate) struct Held {
     at: Instant,
-    sock: usize,
-    remote: SocketAddr,
-    len: usize,
-    buf: [u8; MAX_LEN],
-}
-
-/// A held check, handed back to be routed again.
-pub(crate) struct Released {
     pub(crate) sock: usize,
     pub(crate) remote: SocketAddr,
     pub(crate) len: usize,
@@ -110,20 +103,15 @@ impl EarlyChecks {
 
     /// Takes out the next held check whose USERNAME starts with `ufrag` (RFC 8445 §7.2.2:
     /// `<our ufrag>:<theirs>`), oldest first.
-    pub(crate) fn take_for(&mut self, ufrag: &[u8]) -> Option<Released> {
+    pub(crate) fn take_for(&mut self, ufrag: &[u8]) -> Option<Held> {
         for i in 0..CAPACITY {
             let at = (self.next + i) % CAPACITY;
             let slot = &mut self.slots[at];
             let matches = slot.as_ref().is_some_and(|h| {
                 portunus_stun::username_local_part(&h.buf[..h.len]) == Some(ufrag)
             });
-            if matches && let Some(h) = slot.take() {
-                return Some(Released {
-                    sock: h.sock,
-                    remote: h.remote,
-                    len: h.len,
-                    buf: h.buf,
-                });
+            if matches {
+                return slot.take();
             }
         }
         None

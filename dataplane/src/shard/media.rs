@@ -86,13 +86,6 @@ fn drop_reason(e: &PeerError) -> DropReason {
     }
 }
 
-/// Whether `datagram` is a STUN request naming a ufrag (an ICE connectivity check): class
-/// bits (0x0110 of the message type) zero, and a USERNAME.
-fn is_check(datagram: &[u8]) -> bool {
-    matches!(datagram, [t0, t1, ..] if (u16::from_be_bytes([*t0, *t1]) & 0x0110) == 0)
-        && portunus_stun::username_local_part(datagram).is_some()
-}
-
 impl State {
     /// One received datagram.
     pub(super) fn handle_datagram(&mut self, sock: usize, remote: SocketAddr, buf: &mut [u8]) {
@@ -107,7 +100,8 @@ impl State {
         let Some(slot) = self.router.route(sock, remote, buf) else {
             let reason = match classify(buf) {
                 PacketKind::Unknown => DropReason::UnknownPacket,
-                PacketKind::Stun if is_check(buf) => {
+                // A Binding request with a USERNAME: an ICE check.
+                PacketKind::Stun if portunus_stun::username_local_part(buf).is_some() => {
                     match self.early.hold(self.now, sock, remote, buf) {
                         early::Kept::Held => {
                             self.counters.early_checks += 1;

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use portunus_dataplane::{
     BackendKind, CreatePeer, Dataplane, DataplaneConfig, InboundStream, MediaKind, PeerId, ReplyTo,
-    ShardCommand, ShardEvent, ShardId, SimulcastInbound, StreamKey, Subscription, VideoCodec,
+    RtcpConfig, ShardCommand, ShardEvent, ShardId, SimulcastInbound, StreamKey, Subscription,
+    VideoCodec,
 };
 use portunus_dtls::{DtlsCertificate, DtlsConfig, DtlsOptions, DtlsRole, Fingerprint};
 use portunus_ice::IceCredentials;
@@ -542,6 +543,18 @@ pub fn send(dp: &Dataplane, shard: ShardId, cmd: ShardCommand) {
 }
 
 impl Client {
+    /// Sends [`ShardCommand::ConfigureRtcp`] with `config` for this client's PeerConnection.
+    pub fn configure_rtcp(&self, dp: &Dataplane, config: RtcpConfig) {
+        send(
+            dp,
+            self.shard,
+            ShardCommand::ConfigureRtcp {
+                peer: self.peer,
+                config: Box::new(config),
+            },
+        );
+    }
+
     /// Feeds str0m what arrived, and sends what it wants to send.
     pub fn drive(&mut self, now: Instant) {
         if self.silent {
