@@ -527,40 +527,27 @@ impl Config {
         if self.media.shards > 1024 {
             return Err(ConfigError::new("media.shards", "must be at most 1024"));
         }
-        if self.http.long_poll_timeout_ms == 0 {
-            return Err(ConfigError::new(
+        for (name, zero) in [
+            (
                 "http.long_poll_timeout_ms",
-                "must be greater than 0",
-            ));
-        }
-        if self.http.idle_timeout_ms == 0 {
-            return Err(ConfigError::new(
-                "http.idle_timeout_ms",
-                "must be greater than 0",
-            ));
-        }
-        if self.http.max_connections == 0 {
-            return Err(ConfigError::new(
-                "http.max_connections",
-                "must be greater than 0",
-            ));
+                self.http.long_poll_timeout_ms == 0,
+            ),
+            ("http.idle_timeout_ms", self.http.idle_timeout_ms == 0),
+            ("http.max_connections", self.http.max_connections == 0),
+            ("http.max_body_size", self.http.max_body_size == 0),
+            (
+                "websockets.max_message_size",
+                self.websockets.max_message_size == 0,
+            ),
+        ] {
+            if zero {
+                return Err(ConfigError::new(name, "must be greater than 0"));
+            }
         }
         if self.media.dtls_mtu < MIN_DTLS_MTU {
             return Err(ConfigError::new(
                 "media.dtls_mtu",
                 format!("must be at least {MIN_DTLS_MTU}"),
-            ));
-        }
-        if self.http.max_body_size == 0 {
-            return Err(ConfigError::new(
-                "http.max_body_size",
-                "must be greater than 0",
-            ));
-        }
-        if self.websockets.max_message_size == 0 {
-            return Err(ConfigError::new(
-                "websockets.max_message_size",
-                "must be greater than 0",
             ));
         }
         for (name, acl) in [

@@ -398,6 +398,9 @@ mod tests {
             assert_eq!(a[..la], b[..lb], "frame {n}: the copy is the same encoder");
         }
         let mut stereo = Encoder::new(Codec::Opus, 16_000, 2, &settings).expect("encoder");
+        if let (Encoder::Opus(two), Encoder::Opus(one)) = (&mut stereo, &followed) {
+            assert!(!two.copy_state_from(one), "channel counts differ: no copy");
+        }
         stereo.continue_from(&followed);
         let two = [0i16; 640];
         assert!(

@@ -730,7 +730,8 @@ fn room_tick(room: &mut Room, c: &Counters, send: &mut dyn FnMut(SocketAddr, &[u
         }
     }
     // Listeners: the whole mix, encoded once per distinct encoder setting.
-    if shared.iter().any(|g| g.wanted) {
+    let whole_in_pcm = shared.iter().any(|g| g.wanted);
+    if whole_in_pcm {
         mix_minus(mix, None, pcm);
     }
     for g in shared.iter_mut().filter(|g| g.wanted) {
@@ -760,8 +761,11 @@ fn room_tick(room: &mut Room, c: &Counters, send: &mut dyn FnMut(SocketAddr, &[u
     if participants.is_empty() || forwarders.is_empty() {
         return;
     }
-    // The whole mix, once for all forwarders (encoding only reads it).
-    mix_minus(mix, None, pcm);
+    // The whole mix, once for all forwarders (encoding only reads it): still in `pcm` when
+    // the listeners' encodes took it.
+    if !whole_in_pcm {
+        mix_minus(mix, None, pcm);
+    }
     for f in forwarders.iter_mut() {
         Counters::add(&c.encodes, 1);
         let Some(len) = encode_packet(
