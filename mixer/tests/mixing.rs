@@ -1,6 +1,6 @@
 //! The mixer's behaviour, driven tick by tick without sockets: G.711 at 8 kHz makes every
 //! sample exact (µ-law codes decode to fixed values and encode back to the same codes), so
-//! the N-1 mix, mute, volume and prebuffer can be checked to the sample.
+//! the N-1 mix, mute, volume, prebuffer and forwarders can be checked to the sample.
 
 use std::net::SocketAddr;
 
@@ -220,4 +220,43 @@ fn datagrams_find_their_participant_after_others_leave_and_rooms_close() {
     mixer.handle_datagram(&packet(5, 1, 2000));
     mixer.handle_datagram(&packet(6, 1, -500));
     assert_eq!(tick(&mut mixer), vec![(4, 1980), (5, 988), (6, 0)]);
+}
+
+/// A PCMU forwarder of the whole mix to `port`.
+fn forwarder(port: u16) -> portunus_mixer::ForwarderSpec {
+    portunus_mixer::ForwarderSpec {
+        id: 77,
+        mix: ROOM,
+        destination: addr(port),
+        codec: Codec::Pcmu,
+        payload_type: 0,
+        ssrc: 0xf0f0,
+        srtp: None,
+    }
+}
+
+#[test]
+fn a_forwarder_gets_the_whole_mix_with_and_without_listeners() {
+    let expect = |v: i16| g711::ulaw_decode(g711::ulaw_encode(v));
+    // Both talking: no listener, so the forwarder's whole mix is made for it alone.
+    let mut mixer = room(&[1, 2], 1);
+    mixer.add_forwarder(forwarder(900)).expect("forwarder");
+    mixer.handle_datagram(&packet(1, 10, 1000));
+    mixer.handle_datagram(&packet(2, 50, 2000));
+    let heard = tick(&mut mixer);
+    assert!(
+        heard.contains(&(900, expect(988 + 1980))),
+        "the forwarder hears both: {heard:?}"
+    );
+    // One talker and a silent listener: the listener's shared encode already made the whole
+    // mix, and the forwarder gets that same mix.
+    let mut mixer = room(&[1, 2], 1);
+    mixer.add_forwarder(forwarder(900)).expect("forwarder");
+    mixer.handle_datagram(&packet(1, 10, 1000));
+    let heard = tick(&mut mixer);
+    assert!(heard.contains(&(900, expect(988))), "{heard:?}");
+    assert!(
+        heard.contains(&(2, expect(988))),
+        "the listener hears the talker: {heard:?}"
+    );
 }
