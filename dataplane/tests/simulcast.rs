@@ -193,13 +193,19 @@ fn simulcast_switches(backend: BackendKind, codec: CodecName) {
         }),
     };
     dp.add_forward(sub.shard, s).expect("queue has room");
+    let mut clients = [&mut publ, &mut sub];
+    // Both shards have taken the forward (commands run in order, so their stats answers come
+    // after it) before the first keyframe: installed halfway through one, the route would
+    // start the subscriber at the IDR after the SPS/PPS packet it missed.
+    for shard in [ShardId(0), sub_shard()] {
+        common::stats(&dp, shard, &mut clients, &mut events);
+    }
     let mut feed = Feed {
         codec,
         n: 0,
         started: [false; 3],
         requests_seen: 0,
     };
-    let mut clients = [&mut publ, &mut sub];
     let all = [0, 1, 2];
     for _ in 0..15 {
         feed.step(&dp, &mut clients, &mut events, &all);
